@@ -1,0 +1,33 @@
+//===- Codegen.h - from optimized IR to kernels and a launch plan ---------===//
+#ifndef GRAPHOPT_CODEGEN_CODEGEN_H
+#define GRAPHOPT_CODEGEN_CODEGEN_H
+
+#include "csrc/dialect/GraphOpt.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <string>
+
+namespace graphopt {
+
+/// The C name of kernel `index` of a function.
+std::string kernelSymbol(mlir::func::FuncOp func, unsigned index);
+
+/// One C++ translation unit holding an `extern "C"` function per
+/// graphopt.kernel of `func` (in op order): inputs first, then outputs, all as
+/// pointers to contiguous row-major buffers. Fails with a located
+/// diagnostic on IR it cannot emit.
+mlir::FailureOr<std::string> emitCpuKernels(mlir::func::FuncOp func);
+
+/// The launch plan of a planned function as JSON: values (shape, dtype,
+/// storage), steps in execution order, arena size. See docs/architecture.md.
+mlir::FailureOr<std::string> buildLaunchPlan(mlir::func::FuncOp func);
+
+/// The C type of a tensor element type ("float", "int64_t", ...), or failure.
+mlir::FailureOr<std::string> cTypeOf(mlir::Type elementType);
+
+/// The short dtype name the runtime maps to torch ("f32", "i64", "i1", ...).
+std::string dtypeName(mlir::Type elementType);
+
+} // namespace graphopt
+
+#endif // GRAPHOPT_CODEGEN_CODEGEN_H

@@ -1,0 +1,41 @@
+//===- GraphOpt.h - the graphopt dialect ----------------------------------===//
+#ifndef GRAPHOPT_DIALECT_GRAPHOPT_H
+#define GRAPHOPT_DIALECT_GRAPHOPT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace graphopt::OpTrait {
+/// Ops computed one output element at a time (after broadcasting).
+template <typename ConcreteType>
+class Elementwise
+    : public mlir::OpTrait::TraitBase<ConcreteType, Elementwise> {};
+} // namespace graphopt::OpTrait
+
+#include "csrc/dialect/GraphOptDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "csrc/dialect/GraphOptOps.h.inc"
+
+namespace graphopt {
+
+/// True for ops with the Elementwise trait.
+inline bool isElementwise(mlir::Operation *op) {
+  return op->hasTrait<OpTrait::Elementwise>();
+}
+
+/// The numpy broadcast of two shapes, or failure if they are incompatible.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// True if `from` broadcasts numpy-style to `to`.
+bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
+
+} // namespace graphopt
+
+#endif // GRAPHOPT_DIALECT_GRAPHOPT_H

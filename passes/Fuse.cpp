@@ -1,0 +1,257 @@
+//===- Fuse.cpp - graphopt-fuse -------------------------------------------===//
+//
+// Groups elementwise producer->consumer chains, and reductions with their
+// elementwise prologue, into graphopt.kernel ops. The algorithm, in steps:
+//
+//   1. Duplicate views and constants per use, so each consumer owns a copy.
+//   2. Walk the ops from last to first; an ungrouped elementwise op or
+//      reduction roots a group.
+//   3. Grow the group over its producers, latest first (so a producer's
+//      in-group users are known before it is judged), taking a producer when
+//      its uses are all inside the group or it has the group's iteration
+//      shape, and no path through an outside op links it with the group.
+//   4. Turn each group into a kernel op and re-sort the block.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Analysis/TopologicalSortUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#include <queue>
+
+#define DEBUG_TYPE "graphopt-fuse"
+
+namespace graphopt {
+#define GEN_PASS_DEF_GRAPHOPTFUSE
+#include "passes/Passes.h.inc"
+} // namespace graphopt
+
+using namespace mlir;
+using namespace graphopt;
+
+namespace {
+
+bool isReduction(Operation *op) { return isa<ReduceSumOp, ReduceMaxOp>(op); }
+
+/// Cheap to recompute per consumer: views become index math, constants
+/// become literals.
+bool isDuplicable(Operation *op) {
+  return isa<PermuteOp, BroadcastOp, ConstantOp>(op);
+}
+
+/// Ops that start a group. Views and constants alone are not worth a kernel:
+/// the runtime keeps them as torch views.
+bool isRoot(Operation *op) {
+  return isReduction(op) ||
+         (isElementwise(op) && !isa<BroadcastOp>(op));
+}
+
+bool isFusibleProducer(Operation *op) {
+  return isElementwise(op) || isa<PermuteOp, ConstantOp>(op);
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+struct Group {
+  Operation *root;
+  SmallVector<int64_t> domain; // iteration shape
+  llvm::SmallPtrSet<Operation *, 16> members;
+  int64_t minPos, maxPos;
+};
+
+class FusePass : public graphopt::impl::GraphOptFuseBase<FusePass> {
+public:
+  void runOnOperation() override {
+    Block &block = getOperation().getBody().front();
+    duplicateViewsPerUse(block);
+
+    for (auto [i, op] : llvm::enumerate(block.getOperations()))
+      position[&op] = i;
+
+    SmallVector<Group> groups;
+    SmallVector<Operation *> ops;
+    for (Operation &op : block)
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (groupOf.count(op) || !isRoot(op))
+        continue;
+      groups.push_back(growGroup(op, groups.size()));
+    }
+
+    for (Group &g : groups)
+      materialize(g);
+    if (!sortTopologically(&block)) {
+      getOperation().emitError("graphopt-fuse produced a cycle (a bug)");
+      return signalPassFailure();
+    }
+  }
+
+private:
+  DenseMap<Operation *, int64_t> position;
+  DenseMap<Operation *, size_t> groupOf;
+
+  void duplicateViewsPerUse(Block &block) {
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (!isDuplicable(&op) || op.getNumResults() != 1)
+        continue;
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : op.getResult(0).getUses())
+        uses.push_back(&use);
+      for (size_t i = 1; i < uses.size(); ++i) {
+        OpBuilder b(&op);
+        b.setInsertionPointAfter(&op);
+        uses[i]->set(b.clone(op)->getResult(0));
+      }
+    }
+  }
+
+  Group growGroup(Operation *root, size_t id) {
+    Group g;
+    g.root = root;
+    Value domainValue = isReduction(root) ? root->getOperand(0)
+                                          : root->getResult(0);
+    g.domain.assign(shapeOf(domainValue).begin(), shapeOf(domainValue).end());
+    g.members.insert(root);
+    g.minPos = g.maxPos = position[root];
+    groupOf[root] = id;
+
+    auto later = [&](Operation *a, Operation *b) {
+      return position[a] < position[b];
+    };
+    std::priority_queue<Operation *, std::vector<Operation *>, decltype(later)>
+        work(later);
+    llvm::SmallPtrSet<Operation *, 16> queued;
+    auto pushProducers = [&](Operation *op) {
+      for (Value v : op->getOperands())
+        if (Operation *p = v.getDefiningOp())
+          if (p->getBlock() == root->getBlock() && queued.insert(p).second)
+            work.push(p);
+    };
+    pushProducers(root);
+
+    while (!work.empty()) {
+      Operation *p = work.top();
+      work.pop();
+      if (groupOf.count(p) || !isFusibleProducer(p) || p->getNumResults() != 1)
+        continue;
+      bool private_ = llvm::all_of(p->getUsers(), [&](Operation *u) {
+        return g.members.contains(u);
+      });
+      if (!private_) {
+        // Escaping values are written as extra outputs of the same loop, so
+        // they need the group's iteration shape; reductions keep one output.
+        if (isReduction(root) ||
+            shapeOf(p->getResult(0)) != ArrayRef<int64_t>(g.domain))
+          continue;
+      }
+      if (createsCycle(p, g))
+        continue;
+      g.members.insert(p);
+      g.minPos = std::min(g.minPos, position[p]);
+      groupOf[p] = id;
+      pushProducers(p);
+    }
+    LLVM_DEBUG(llvm::dbgs() << "group " << id << " rooted at " << *root
+                            << " has " << g.members.size() << " ops\n");
+    return g;
+  }
+
+  /// Taking `p` into `g` makes a cycle if an outside op depends on `p` and
+  /// the group depends on that op, or an outside op depends on the group and
+  /// `p` depends on that op. Block order is topological, so both searches
+  /// stop at the group's position range.
+  bool createsCycle(Operation *p, const Group &g) {
+    // Forward: p -> outside op -> ... -> member.
+    SmallVector<Operation *> stack;
+    llvm::SmallPtrSet<Operation *, 32> seen;
+    for (Operation *u : p->getUsers())
+      if (!g.members.contains(u))
+        stack.push_back(u);
+    while (!stack.empty()) {
+      Operation *op = stack.pop_back_val();
+      if (!seen.insert(op).second || position[op] > g.maxPos)
+        continue;
+      for (Operation *u : op->getUsers()) {
+        if (g.members.contains(u))
+          return true;
+        stack.push_back(u);
+      }
+    }
+    // Backward: member -> outside op -> ... -> p.
+    seen.clear();
+    for (Value v : p->getOperands())
+      if (Operation *d = v.getDefiningOp())
+        if (!g.members.contains(d))
+          stack.push_back(d);
+    while (!stack.empty()) {
+      Operation *op = stack.pop_back_val();
+      if (!seen.insert(op).second || position[op] < g.minPos)
+        continue;
+      for (Value v : op->getOperands()) {
+        Operation *d = v.getDefiningOp();
+        if (!d)
+          continue;
+        if (g.members.contains(d))
+          return true;
+        stack.push_back(d);
+      }
+    }
+    return false;
+  }
+
+  void materialize(Group &g) {
+    SmallVector<Operation *> members(g.members.begin(), g.members.end());
+    llvm::sort(members, [&](Operation *a, Operation *b) {
+      return position[a] < position[b];
+    });
+
+    llvm::SetVector<Value> inputs;
+    SmallVector<Value> outputs;
+    for (Operation *op : members) {
+      for (Value v : op->getOperands()) {
+        Operation *d = v.getDefiningOp();
+        if (!d || !g.members.contains(d))
+          inputs.insert(v);
+      }
+      Value r = op->getResult(0);
+      bool escapes = op == g.root || llvm::any_of(r.getUsers(), [&](Operation *u) {
+                       return !g.members.contains(u);
+                     });
+      if (escapes)
+        outputs.push_back(r);
+    }
+
+    OpBuilder b(g.root);
+    SmallVector<Type> resultTypes;
+    for (Value v : outputs)
+      resultTypes.push_back(v.getType());
+    auto kernel = b.create<KernelOp>(g.root->getLoc(), resultTypes,
+                                     inputs.getArrayRef());
+    Block *body = b.createBlock(&kernel.getBody());
+    IRMapping map;
+    for (Value v : inputs)
+      map.map(v, body->addArgument(v.getType(), v.getLoc()));
+    b.setInsertionPointToStart(body);
+    for (Operation *op : members)
+      b.clone(*op, map);
+    SmallVector<Value> yielded;
+    for (Value v : outputs)
+      yielded.push_back(map.lookup(v));
+    b.create<YieldOp>(g.root->getLoc(), yielded);
+
+    for (auto [v, r] : llvm::zip(outputs, kernel.getResults()))
+      v.replaceUsesWithIf(r, [&](OpOperand &use) {
+        return !g.members.contains(use.getOwner());
+      });
+    for (Operation *op : llvm::reverse(members))
+      op->erase();
+  }
+};
+
+} // namespace

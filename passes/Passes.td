@@ -1,0 +1,78 @@
+//===- Passes.td - graphopt's passes -------------------------------------===//
+#ifndef GRAPHOPT_PASSES_TD
+#define GRAPHOPT_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
+  let summary = "Group elementwise chains and reductions with their "
+                "elementwise prologue into graphopt.kernel ops";
+  let description = [{
+    Walks the function from its last op to its first. Every elementwise op or
+    reduction not yet grouped roots a new fusion group; the group then takes
+    in its producers, one at a time, when the producer is elementwise
+    (including `broadcast`, `cast`), a `permute` or a `constant`, and
+
+      1. all of its uses are inside the group, or (pointwise groups only) its
+         result has the group's full iteration shape, so it can be written as
+         a second output in the same loop;
+      2. taking it in creates no cycle: no path leaves the group through an
+         outside op and comes back in.
+
+    Views (`permute`, `broadcast`) and constants are first duplicated per use,
+    so each fusion group gets its own copy (index math inside the kernel) and
+    the ones feeding matmuls or externs stay outside, as zero-copy views.
+    Reductions are only ever the root of a group: their consumers start new
+    groups. Each group becomes one `graphopt.kernel` whose region holds the
+    members; the function is then re-sorted topologically.
+
+    Before:
+    ```mlir
+    %0 = graphopt.mul %x, %c : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+    %1 = graphopt.erf %0 : tensor<8xf32>
+    %2 = graphopt.add %1, %x : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+    ```
+    After:
+    ```mlir
+    %k = graphopt.kernel (%x) : (tensor<8xf32>) -> tensor<8xf32> {
+    ^bb0(%a: tensor<8xf32>):
+      %c = graphopt.constant dense<0.7> : tensor<f32>
+      %0 = graphopt.mul %a, %c : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+      %1 = graphopt.erf %0 : tensor<8xf32>
+      %2 = graphopt.add %1, %a : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+      graphopt.yield %2 : tensor<8xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::graphopt::GraphOptDialect"];
+}
+
+def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Assign every intermediate tensor an offset in one arena, "
+                "reusing memory of tensors that are dead";
+  let description = [{
+    Numbers the function's ops, computes each buffer's live interval (its
+    definition to its last use, widened over views and externs that may alias
+    it) and packs the intervals into one arena: largest buffers first, each at
+    the lowest aligned offset that overlaps no buffer live at the same time.
+    Function arguments, returned values (and everything aliasing them),
+    extern results and standalone constants are not placed in the arena.
+
+    The plan is recorded as attributes: `graphopt.arena_offsets` on each op
+    (one entry per result, -1 for results outside the arena) and
+    `graphopt.arena_size` / `graphopt.naive_size` on the function (naive is
+    the sum of all planned buffers, i.e. no reuse).
+
+    ```mlir
+    %0 = graphopt.kernel (...) {graphopt.arena_offsets = array<i64: 0>} ...
+    %1 = graphopt.matmul %0, %w {graphopt.arena_offsets = array<i64: 4096>} ...
+    %2 = graphopt.kernel (%1) {graphopt.arena_offsets = array<i64: 0>} ...
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of every buffer in the arena">
+  ];
+}
+
+#endif // GRAPHOPT_PASSES_TD

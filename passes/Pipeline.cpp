@@ -1,0 +1,31 @@
+//===- Pipeline.cpp - the pipeline, one line per step ---------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void graphopt::registerGraphOptDialects(DialectRegistry &registry) {
+  registry.insert<GraphOptDialect, func::FuncDialect>();
+}
+
+void graphopt::buildGraphOptPipeline(OpPassManager &pm) {
+  // Fold trivial ops and merge duplicates so fusion sees the real graph.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Group elementwise chains and reductions into graphopt.kernel ops.
+  pm.addNestedPass<func::FuncOp>(createGraphOptFuse());
+  // Merge the view copies fusion left outside kernels.
+  pm.addPass(createCSEPass());
+  // Liveness -> offsets in one arena (must run last: it numbers the ops).
+  pm.addNestedPass<func::FuncOp>(createGraphOptPlanMemory());
+}
+
+void graphopt::registerGraphOptPipeline() {
+  PassPipelineRegistration<>(
+      "graphopt-pipeline",
+      "The full graphopt optimization pipeline (what torch.compile runs)",
+      [](OpPassManager &pm) { buildGraphOptPipeline(pm); });
+}

@@ -1,0 +1,134 @@
+// RUN: graphopt-opt %s -split-input-file --graphopt-fuse | FileCheck %s
+
+// A chain of elementwise ops with a broadcast constant becomes one kernel;
+// the constant is copied into it.
+// CHECK-LABEL: func.func @chain
+// CHECK: %[[K:.*]] = graphopt.kernel(%arg0, %arg1)
+// CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<8x16xf32>, %[[B:.*]]: tensor<16xf32>):
+// CHECK-NEXT:   %[[C:.*]] = graphopt.constant dense<5.000000e-01>
+// CHECK-NEXT:   %[[M:.*]] = graphopt.mul %[[X]], %[[C]]
+// CHECK-NEXT:   %[[A:.*]] = graphopt.add %[[M]], %[[B]]
+// CHECK-NEXT:   %[[E:.*]] = graphopt.erf %[[A]]
+// CHECK-NEXT:   graphopt.yield %[[E]]
+// CHECK: return %[[K]]
+func.func @chain(%x: tensor<8x16xf32>, %b: tensor<16xf32>) -> tensor<8x16xf32> {
+  %c = graphopt.constant dense<0.5> : tensor<f32>
+  %0 = graphopt.mul %x, %c : (tensor<8x16xf32>, tensor<f32>) -> tensor<8x16xf32>
+  %1 = graphopt.add %0, %b : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %2 = graphopt.erf %1 : tensor<8x16xf32>
+  return %2 : tensor<8x16xf32>
+}
+
+// -----
+
+// A matmul splits two chains: one kernel before it, one after.
+// CHECK-LABEL: func.func @around_matmul
+// CHECK: graphopt.kernel
+// CHECK: graphopt.tanh
+// CHECK: graphopt.matmul
+// CHECK: graphopt.kernel
+// CHECK: graphopt.exp
+// CHECK: graphopt.neg
+// CHECK-NOT: graphopt.kernel
+func.func @around_matmul(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>) -> tensor<4x8xf32> {
+  %0 = graphopt.tanh %x : tensor<4x8xf32>
+  %1 = graphopt.matmul %0, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %2 = graphopt.exp %1 : tensor<4x8xf32>
+  %3 = graphopt.neg %2 : tensor<4x8xf32>
+  return %3 : tensor<4x8xf32>
+}
+
+// -----
+
+// A value also needed outside the group, with the group's full shape, is
+// written as a second output of the same kernel.
+// CHECK-LABEL: func.func @escaping_value
+// CHECK: %[[K:.*]]:2 = graphopt.kernel(%arg0)
+// CHECK: graphopt.yield %{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<4x8xf32>
+// CHECK: graphopt.matmul %[[K]]#0
+// CHECK: return %{{.*}}, %[[K]]#1
+func.func @escaping_value(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %0 = graphopt.exp %x : tensor<4x8xf32>
+  %1 = graphopt.neg %0 : tensor<4x8xf32>
+  %2 = graphopt.matmul %0, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  return %2, %1 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Fusing %0 into the group of %3 would need the matmul, which itself needs
+// %0, to run in the middle of the kernel: a cycle. The pass refuses it.
+// CHECK-LABEL: func.func @no_cycle
+// CHECK: %[[A:.*]] = graphopt.kernel(%arg0)
+// CHECK: graphopt.exp
+// CHECK: %[[M:.*]] = graphopt.matmul %[[A]]
+// CHECK: graphopt.kernel(%[[A]], %[[M]])
+// CHECK: graphopt.add
+func.func @no_cycle(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %0 = graphopt.exp %x : tensor<4x4xf32>
+  %1 = graphopt.matmul %0, %0 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %3 = graphopt.add %0, %1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %3 : tensor<4x4xf32>
+}
+
+// -----
+
+// A reduction takes its private elementwise prologue; its consumer starts
+// a new kernel (reductions are only ever roots).
+// CHECK-LABEL: func.func @reduction_prologue
+// CHECK: %[[R:.*]] = graphopt.kernel(%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.mul
+// CHECK-NEXT: graphopt.reduce_sum
+// CHECK-NEXT: graphopt.yield
+// CHECK: graphopt.kernel(%[[R]])
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.sqrt
+func.func @reduction_prologue(%x: tensor<4x8xf32>) -> tensor<4xf32> {
+  %0 = graphopt.mul %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = graphopt.reduce_sum %0 [1] : tensor<4x8xf32> to tensor<4xf32>
+  %2 = graphopt.sqrt %1 : tensor<4xf32>
+  return %2 : tensor<4xf32>
+}
+
+// -----
+
+// A permute feeding a matmul stays outside (a zero-copy view); its copy
+// feeding the elementwise op is fused as index math.
+// CHECK-LABEL: func.func @permute_split
+// CHECK: %[[P:.*]] = graphopt.permute %arg0 [1, 0]
+// CHECK: graphopt.kernel(%arg0)
+// CHECK: graphopt.permute
+// CHECK: graphopt.exp
+// CHECK: graphopt.matmul %[[P]]
+func.func @permute_split(%x: tensor<4x8xf32>, %w: tensor<4x2xf32>) -> (tensor<8x4xf32>, tensor<8x2xf32>) {
+  %p = graphopt.permute %x [1, 0] : tensor<4x8xf32> to tensor<8x4xf32>
+  %0 = graphopt.exp %p : tensor<8x4xf32>
+  %1 = graphopt.matmul %p, %w : (tensor<8x4xf32>, tensor<4x2xf32>) -> tensor<8x2xf32>
+  return %0, %1 : tensor<8x4xf32>, tensor<8x2xf32>
+}
+
+// -----
+
+// Externs are never fused and keep their place.
+// CHECK-LABEL: func.func @extern_barrier
+// CHECK: graphopt.kernel
+// CHECK: graphopt.extern "aten::foo"
+// CHECK: graphopt.kernel
+func.func @extern_barrier(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = graphopt.exp %x : tensor<4xf32>
+  %1 = graphopt.extern "aten::foo"(%0) {args = "[{\"t\": 0}]"} : (tensor<4xf32>) -> tensor<4xf32>
+  %2 = graphopt.neg %1 : tensor<4xf32>
+  return %2 : tensor<4xf32>
+}
+
+// -----
+
+// Views and constants alone make no kernel.
+// CHECK-LABEL: func.func @views_only
+// CHECK-NOT: graphopt.kernel
+func.func @views_only(%x: tensor<4x8xf32>) -> (tensor<8x4xf32>, tensor<2x4x8xf32>) {
+  %0 = graphopt.permute %x [1, 0] : tensor<4x8xf32> to tensor<8x4xf32>
+  %1 = graphopt.broadcast %x : tensor<4x8xf32> to tensor<2x4x8xf32>
+  return %0, %1 : tensor<8x4xf32>, tensor<2x4x8xf32>
+}

@@ -1,0 +1,75 @@
+// RUN: graphopt-opt %s -split-input-file --graphopt-plan-memory | FileCheck %s
+
+// Three 4 KiB buffers in a chain: the third reuses the first one's bytes,
+// and the returned value is not in the arena.
+// CHECK-LABEL: func.func @chain_reuse
+// CHECK-SAME: graphopt.arena_size = 8192 : i64, graphopt.naive_size = 12288 : i64
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: [[A:[0-9]+]]>}
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: [[B:[0-9]+]]>}
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: [[A]]>}
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: -1>}
+func.func @chain_reuse(%x: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %0 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %1 = graphopt.matmul %0, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %2 = graphopt.matmul %1, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %3 = graphopt.matmul %2, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %3 : tensor<32x32xf32>
+}
+
+// -----
+
+// A view extends its source's lifetime: %0 stays live until the reshape's
+// last use, so %1 cannot take its bytes.
+// CHECK-LABEL: func.func @view_extends_lifetime
+// CHECK-SAME: graphopt.arena_size = 8192
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: [[A:[0-9]+]]>}
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: [[B:[0-9]+]]>}
+func.func @view_extends_lifetime(%x: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %0 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %v = graphopt.reshape %0 : tensor<32x32xf32> to tensor<1024xf32>
+  %1 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %e = graphopt.extern "aten::foo"(%v, %1) {args = "[]"} : (tensor<1024xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %2 = graphopt.matmul %e, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %2 : tensor<32x32xf32>
+}
+
+// -----
+
+// A buffer that is returned through a view belongs to the caller.
+// CHECK-LABEL: func.func @returned_view
+// CHECK-SAME: graphopt.arena_size = 0
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: -1>}
+func.func @returned_view(%x: tensor<32x32xf32>) -> tensor<1024xf32> {
+  %0 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %v = graphopt.reshape %0 : tensor<32x32xf32> to tensor<1024xf32>
+  return %v : tensor<1024xf32>
+}
+
+// -----
+
+// Extern results may alias their operands: an arena buffer passed to an
+// extern whose result is returned is kept out of the arena.
+// CHECK-LABEL: func.func @extern_may_alias
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: -1>}
+func.func @extern_may_alias(%x: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %0 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %1 = graphopt.extern "aten::alias"(%0) {args = "[{\"t\": 0}]"} : (tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %1 : tensor<32x32xf32>
+}
+
+// -----
+
+// Multi-output kernels get one offset per result; results returned get -1.
+// CHECK-LABEL: func.func @kernel_outputs
+// CHECK: graphopt.kernel{{.*}}{graphopt.arena_offsets = array<i64: 0, -1>}
+func.func @kernel_outputs(%x: tensor<16xf32>, %w: tensor<16x16xf32>) -> (tensor<16xf32>, tensor<1x16xf32>) {
+  %0:2 = graphopt.kernel (%x) : (tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  ^bb0(%a: tensor<16xf32>):
+    %e = graphopt.exp %a : tensor<16xf32>
+    %n = graphopt.neg %e : tensor<16xf32>
+    graphopt.yield %e, %n : tensor<16xf32>, tensor<16xf32>
+  }
+  %r = graphopt.reshape %0#0 : tensor<16xf32> to tensor<1x16xf32>
+  %m = graphopt.matmul %r, %w : (tensor<1x16xf32>, tensor<16x16xf32>) -> tensor<1x16xf32>
+  return %0#1, %m : tensor<16xf32>, tensor<1x16xf32>
+}
