@@ -1,0 +1,145 @@
+"""Execute a launch plan: one arena per graph, fused kernels through ctypes,
+contractions, views and extern ops through torch."""
+from __future__ import annotations
+
+import ctypes
+import json
+
+import torch
+
+_DTYPES = {"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
+           "bf16": torch.bfloat16, "i64": torch.int64, "i32": torch.int32,
+           "i16": torch.int16, "i8": torch.int8, "ui8": torch.uint8, "i1": torch.bool}
+
+
+def _torch_dtype(name: str) -> torch.dtype:
+    return _DTYPES[name]
+
+
+def _decode(x, tensors):
+    """Rebuilds an extern op's arguments from the JSON the importer wrote."""
+    if isinstance(x, list):
+        return [_decode(y, tensors) for y in x]
+    if isinstance(x, dict):
+        if "t" in x:
+            return tensors[x["t"]]
+        if "dtype" in x:
+            return getattr(torch, x["dtype"])
+        if "device" in x:
+            return torch.device(x["device"])
+        if "layout" in x:
+            return getattr(torch, x["layout"])
+        if "memory_format" in x:
+            return getattr(torch, x["memory_format"])
+        if "float" in x:
+            return float(x["float"])
+        return {k: _decode(v, tensors) for k, v in x.items()}
+    return x
+
+
+def _resolve_op(callee: str):
+    qualified, overload = callee.rsplit(".", 1)
+    namespace, name = qualified.split("::")
+    return getattr(getattr(getattr(torch.ops, namespace), name), overload)
+
+
+class CompiledGraph:
+    """A callable running one planned graph. Arena views are made once; each
+    call only fills them. Graph outputs are fresh tensors."""
+
+    def __init__(self, plan: dict, library: ctypes.CDLL | None, lifted_constants=(),
+                 name: str = "graph"):
+        self.name = name
+        self.plan = plan
+        self.values = plan["values"]
+        self.lifted = list(lifted_constants)
+        self.arena = torch.empty(max(plan["arena_size"], 1), dtype=torch.uint8)
+        self.steps = [self._make_step(s, library) for s in plan["steps"]]
+        self.input_ids = plan["inputs"]
+        self.output_ids = plan["outputs"]
+
+    # Each step becomes a closure over the env list; no per-call planning.
+    def _buffer(self, vid: int):
+        v = self.values[vid]
+        dtype, shape = _torch_dtype(v["dtype"]), v["shape"]
+        if v["storage"] == "arena":
+            nbytes = torch.empty((), dtype=dtype).element_size() * int(torch.Size(shape).numel())
+            view = self.arena[v["offset"]: v["offset"] + nbytes].view(dtype).view(shape)
+            return lambda: view
+        return lambda: torch.empty(shape, dtype=dtype)
+
+    def _make_step(self, step: dict, library):
+        ins, outs, kind = step["inputs"], step["outputs"], step["kind"]
+        if kind == "kernel":
+            fn = getattr(library, step["symbol"])
+            fn.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs))
+            fn.restype = None
+            makers = [self._buffer(o) for o in outs]
+
+            def run(env):
+                args = [env[i] if env[i].is_contiguous() else env[i].contiguous() for i in ins]
+                results = [m() for m in makers]
+                fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results])
+                for o, r in zip(outs, results):
+                    env[o] = r
+            return run
+        if kind in ("matmul", "bmm", "addmm"):
+            out, arena = outs[0], self.values[outs[0]]["storage"] == "arena"
+            make = self._buffer(out)
+            if kind == "addmm":
+                beta, alpha = step["beta"], step["alpha"]
+                op = lambda a, o=None: torch.addmm(*a, beta=beta, alpha=alpha, out=o)
+            else:
+                f = torch.mm if kind == "matmul" else torch.bmm
+                op = lambda a, o=None: f(*a, out=o)
+
+            def run(env):
+                env[out] = op([env[i] for i in ins], make() if arena else None)
+            return run
+        if kind == "reshape":
+            shape = step["shape"]
+            return lambda env: env.__setitem__(outs[0], env[ins[0]].reshape(shape))
+        if kind == "permute":
+            perm = step["perm"]
+            return lambda env: env.__setitem__(outs[0], env[ins[0]].permute(perm))
+        if kind == "broadcast":
+            shape = step["shape"]
+            return lambda env: env.__setitem__(outs[0], env[ins[0]].expand(shape))
+        if kind == "constant":
+            v = self.values[outs[0]]
+            dtype, shape, value = _torch_dtype(v["dtype"]), v["shape"], step["value"]
+            return lambda env: env.__setitem__(outs[0], torch.full(shape, value, dtype=dtype))
+        if kind == "extern":
+            op = _resolve_op(step["callee"])
+            payload = json.loads(step["args"])
+
+            def run(env):
+                tensors = [env[i] for i in ins]
+                result = op(*_decode(payload["args"], tensors), **_decode(payload["kwargs"], tensors))
+                if len(outs) == 1 and isinstance(result, torch.Tensor):
+                    env[outs[0]] = result
+                else:
+                    flat = [r for r in _flatten(result)]
+                    for o, r in zip(outs, flat):
+                        env[o] = r
+            return run
+        raise ValueError(f"graph {self.name}: unknown step kind {kind!r}")
+
+    def __call__(self, *args):
+        env = [None] * len(self.values)
+        inputs = list(args) + self.lifted
+        if len(inputs) != len(self.input_ids):
+            raise ValueError(f"graph {self.name} expects {len(self.input_ids)} inputs, got {len(inputs)}")
+        for vid, t in zip(self.input_ids, inputs):
+            env[vid] = t
+        for step in self.steps:
+            step(env)
+        return [env[o] for o in self.output_ids]
+
+
+def _flatten(x):
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _flatten(y)
+    else:
+        yield x
