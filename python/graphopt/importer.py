@@ -254,7 +254,8 @@ class Importer:
                 self.env[node] = result
             elif node.op == "output":
                 outs, mapping = [], []
-                for o in node.args[0]:
+                results = node.args[0]
+                for o in results if isinstance(results, (list, tuple)) else [results]:
                     if o is None:
                         mapping.append(None)
                         continue

@@ -1,0 +1,78 @@
+# graphopt: `make demo` and `make test` do all set-up on a fresh machine.
+#
+#   deps     Debian packages (MLIR 22, LLVM tools, gtest, ccache, ninja, g++)
+#   venv     .venv with torch==2.13.0 (CPU wheel) and the Python tools
+#   build    graphopt-opt, unit tests, lit suite (build/dev) + the package (build/wheel)
+#   test     ctest (gtest + lit) and pytest
+#   demo     trains and runs an MLP block compiled with graphopt
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       := $(CURDIR)/.venv
+PY         := $(VENV)/bin/python
+BUILD      := $(CURDIR)/build/dev
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PKGS   := libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libgtest-dev ccache \
+              ninja-build cmake g++ python3-venv
+PY_PKGS    := torch==2.13.0 numpy pytest pybind11 scikit-build-core lit expecttest
+
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_DIR     ?= $(HOME)/.cache/ccache
+export GRAPHOPT_OPT   := $(BUILD)/csrc/tools/graphopt-opt
+
+CXX_SOURCES := $(shell find csrc passes -name '*.cpp' -o -name '*.h' -o -name '*.td' -o -name CMakeLists.txt) \
+               CMakeLists.txt cmake/GraphOptMLIR.cmake pyproject.toml
+
+.PHONY: all deps venv build test demo lit ctest pytest clean
+
+all: build
+
+deps: build/.deps
+build/.deps:
+	@mkdir -p build
+	@if dpkg -s $(APT_PKGS) >/dev/null 2>&1; then echo "system packages present"; else \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); fi
+	@touch $@
+
+venv: $(VENV)/.ready
+$(VENV)/.ready: build/.deps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	# torch first and pinned: the CPU wheel on disk, never a CUDA build.
+	$(PY) -m pip install -q $(PY_PKGS) 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	@touch $@
+
+build: $(BUILD)/.built build/.installed
+
+$(BUILD)/.built: $(VENV)/.ready $(CXX_SOURCES) $(wildcard tests/cpp/*.cpp) tests/CMakeLists.txt
+	cmake -G Ninja -S . -B $(BUILD) -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DPython_EXECUTABLE=$(PY) -Dpybind11_DIR=$$($(PY) -c 'import pybind11; print(pybind11.get_cmake_dir())') \
+	  -DGRAPHOPT_BUILD_PYTHON=OFF >/dev/null
+	ninja -C $(BUILD)
+	@touch $@
+
+# The Python package, editable: python/graphopt in place, _C built in build/wheel.
+build/.installed: $(VENV)/.ready $(CXX_SOURCES)
+	$(PY) -m pip install -q --no-build-isolation -e . \
+	  -Ccmake.args=-DCMAKE_CXX_COMPILER_LAUNCHER=ccache 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -c "import graphopt._C"
+	@touch $@
+
+ctest: $(BUILD)/.built
+	cd $(BUILD) && ctest --output-on-failure
+
+lit: $(BUILD)/.built
+	/usr/lib/llvm-22/bin/lit -sv $(BUILD)/tests/lit
+
+pytest: build
+	$(PY) -m pytest -q tests/python
+
+test: build ctest pytest
+
+demo: build
+	$(PY) examples/mlp_demo.py
+
+clean:
+	rm -rf build

@@ -1,0 +1,18 @@
+import os
+import tempfile
+
+import pytest
+import torch
+
+# Kernels compiled by the tests go to a private cache, shared by the session.
+os.environ.setdefault("GRAPHOPT_CACHE_DIR", tempfile.mkdtemp(prefix="graphopt-test-cache-"))
+torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def fresh_dynamo():
+    import graphopt
+    torch._dynamo.reset()
+    graphopt.reset_stats()
+    yield
+    torch._dynamo.reset()

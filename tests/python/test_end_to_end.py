@@ -1,0 +1,187 @@
+"""torch.compile(backend="graphopt") against eager: forward, backward,
+training, fusion counts, fallback, options and dumps."""
+import json
+import os
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+import graphopt
+from models import MLPBlock, twin
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+def grads(model):
+    return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+def test_mlp_forward_and_gradients_match_eager_with_fewer_kernels():
+    eager, model = twin(MLPBlock, 256, 1024)
+    compiled = torch.compile(model, backend="graphopt", options={"strict": True})
+    x = torch.randn(4, 32, 256)
+    y, y_ref = compiled(x), eager(x)
+    torch.testing.assert_close(y, y_ref, **TOL)
+    (y * y).mean().backward()
+    (y_ref * y_ref).mean().backward()
+    g, g_ref = grads(model), grads(eager)
+    for name in g_ref:
+        torch.testing.assert_close(g[name], g_ref[name], **TOL, msg=lambda m: f"{name}: {m}")
+
+    stats = graphopt.compiled_graphs()
+    assert [s.name.split("_")[0] for s in stats] == ["forward", "backward"]
+    for s in stats:
+        assert s.fallback is None
+        assert 0 < s.kernels < s.aten_ops, s
+        assert s.extern_ops == []
+        assert s.arena_bytes <= s.planned_bytes
+
+
+def test_training_steps_match_eager():
+    eager, model = twin(MLPBlock, 64, 128)
+    compiled = torch.compile(model, backend="graphopt", options={"strict": True})
+    opt_e = torch.optim.AdamW(eager.parameters(), lr=1e-3)
+    opt_c = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    torch.manual_seed(1)
+    for _ in range(5):
+        x, target = torch.randn(8, 16, 64), torch.randn(8, 16, 64)
+        for m, opt in ((eager, opt_e), (compiled, opt_c)):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(m(x), target)
+            loss.backward()
+            opt.step()
+            if m is eager:
+                loss_e = loss.item()
+            else:
+                loss_c = loss.item()
+        assert loss_c == pytest.approx(loss_e, rel=1e-5)
+    for p, q in zip(model.parameters(), eager.parameters()):
+        torch.testing.assert_close(p, q, **TOL)
+
+
+def test_inference_under_no_grad():
+    eager, model = twin(MLPBlock, 64, 128)
+    compiled = torch.compile(model, backend="graphopt", options={"strict": True})
+    x = torch.randn(2, 8, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), eager(x), **TOL)
+    assert graphopt.compiled_graphs()[0].name.startswith("inference")
+
+
+ELEMENTWISE = [
+    lambda x, y: torch.sigmoid(x) * torch.tanh(y) - x.exp().clamp(max=10),
+    lambda x, y: torch.relu(x - y) / (y.abs() + 1) + torch.sqrt(x.abs()),
+    lambda x, y: torch.where(x > y, x.pow(2), -y) + torch.maximum(x, y) - torch.minimum(x, y),
+    lambda x, y: torch.rsqrt(x * x + 1) * torch.log(y.abs() + 1) + torch.erf(x),
+    lambda x, y: x.sum(-1, keepdim=True) * y + x.amax(0) - y.mean(),
+    lambda x, y: torch.softmax(x, dim=-1) * y,
+    lambda x, y: x.t() @ y + x.transpose(0, 1).sum(),
+    lambda x, y: (x.unsqueeze(0) * y.unsqueeze(1)).reshape(-1, 16).var(dim=0),
+]
+
+
+@pytest.mark.parametrize("fn", ELEMENTWISE, ids=[f"graph{i}" for i in range(len(ELEMENTWISE))])
+def test_op_mix_forward_and_backward(fn):
+    x = torch.randn(16, 16, requires_grad=True)
+    y = torch.randn(16, 16, requires_grad=True)
+    x2, y2 = x.detach().clone().requires_grad_(), y.detach().clone().requires_grad_()
+    out = torch.compile(fn, backend="graphopt", options={"strict": True})(x2, y2)
+    ref = fn(x, y)
+    torch.testing.assert_close(out, ref, **TOL)
+    out.sum().backward()
+    ref.sum().backward()
+    torch.testing.assert_close(x2.grad, x.grad, **TOL)
+    torch.testing.assert_close(y2.grad, y.grad, **TOL)
+
+
+def test_extern_ops_run_through_torch():
+    fn = lambda x: torch.cumsum(x.exp(), dim=0) * 2  # noqa: E731
+    x = torch.randn(8, 4)
+    torch.testing.assert_close(torch.compile(fn, backend="graphopt")(x), fn(x), **TOL)
+    assert "aten::cumsum.default" in graphopt.compiled_graphs()[0].extern_ops
+
+
+def test_compiler_failure_falls_back_with_warning_and_repro(tmp_path, monkeypatch):
+    from graphopt import _C
+
+    def broken(*a, **k):
+        raise RuntimeError("injected failure")
+    monkeypatch.setattr(_C, "compile", broken)
+    fn = lambda x: x.exp() + 1  # noqa: E731
+    x = torch.randn(4)
+    with pytest.warns(UserWarning, match=r"graphopt: graph inference_\d+ runs eagerly: RuntimeError: injected failure"):
+        out = torch.compile(fn, backend="graphopt", options={"dump_dir": str(tmp_path)})(x)
+    torch.testing.assert_close(out, fn(x))
+    repro = next(tmp_path.glob("*-failure-*"))
+    assert (repro / "imported.mlir").exists()
+    assert "graphopt-opt --graphopt-pipeline" in (repro / "repro.sh").read_text()
+    assert json.loads((repro / "repro.json").read_text())["error"] == "injected failure"
+
+
+def test_strict_mode_raises(monkeypatch):
+    from graphopt import _C
+    monkeypatch.setattr(_C, "compile", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(Exception, match="boom"):
+        torch.compile(lambda x: x + 1, backend="graphopt", options={"strict": True})(torch.randn(2))
+
+
+def test_strict_from_environment(monkeypatch):
+    from graphopt.config import Options
+    monkeypatch.setenv("GRAPHOPT_STRICT", "1")
+    assert Options.from_user(None).strict is True
+
+
+def test_unknown_option_lists_valid_ones():
+    with pytest.raises(Exception, match=r"unknown graphopt option\(s\) \['fast'\]; valid options are \['dump_dir', 'strict'\]"):
+        torch.compile(lambda x: x + 1, backend="graphopt", options={"fast": True})(torch.randn(2))
+
+
+def test_dump_dir_has_every_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHOPT_DUMP_DIR", str(tmp_path))
+    eager, model = twin(MLPBlock, 32, 64)
+    y = torch.compile(model, backend="graphopt")(torch.randn(2, 4, 32))
+    y.sum().backward()
+    graphs = [st.name for st in graphopt.compiled_graphs()]
+    assert [g.split("_")[0] for g in graphs] == ["forward", "backward"]
+    for graph in graphs:
+        d = tmp_path / graph
+        names = {p.name for p in d.iterdir()}
+        for expected in ("fx_graph.txt", "imported.mlir", "optimized.mlir", "kernels.cpp", "plan.json"):
+            assert expected in names, (graph, names)
+        passes = sorted(n for n in names if n.startswith("after-"))
+        assert any("graphopt-fuse" in n for n in passes) and any("graphopt-plan-memory" in n for n in passes)
+        assert "graphopt.kernel" in (d / "optimized.mlir").read_text()
+        assert 'extern "C" void' in (d / "kernels.cpp").read_text()
+        plan = json.loads((d / "plan.json").read_text())
+        assert plan["num_kernels"] > 0 and plan["steps"]
+
+
+def test_dumped_mlir_replays_in_graphopt_opt(tmp_path, monkeypatch):
+    tool = os.environ.get("GRAPHOPT_OPT", "build/dev/csrc/tools/graphopt-opt")
+    assert Path(tool).exists(), f"{tool} is not built (run make build)"
+    monkeypatch.setenv("GRAPHOPT_DUMP_DIR", str(tmp_path))
+    torch.compile(lambda x: torch.tanh(x) * 2, backend="graphopt")(torch.randn(8))
+    folder = tmp_path / graphopt.compiled_graphs()[0].name
+    out = subprocess.run([tool, "--graphopt-pipeline", str(folder / "imported.mlir")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (folder / "optimized.mlir").read_text().strip()
+
+
+def test_kernel_cache_reuses_libraries(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHOPT_CACHE_DIR", str(tmp_path))
+    from graphopt.runtime import cpp_compiler
+    cpp_compiler.load_kernel_library.cache_clear()
+    fn = lambda x: x.exp() * 3 - 1  # noqa: E731
+    torch.compile(fn, backend="graphopt")(torch.randn(4))
+    libs = list((tmp_path / "kernels").glob("*.so"))
+    assert len(libs) == 1
+    mtime = libs[0].stat().st_mtime_ns
+    torch._dynamo.reset()
+    cpp_compiler.load_kernel_library.cache_clear()
+    torch.compile(fn, backend="graphopt")(torch.randn(4))
+    assert libs[0].stat().st_mtime_ns == mtime
