@@ -348,9 +348,14 @@ private:
     Index inIdx;
     int64_t outPos = 0;
     int opened = 0;
+    int64_t innermost = dims.empty() ? -1 : dims.back();
     for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
       if (llvm::is_contained(dims, d)) {
         std::string r = "r" + std::to_string(counter++);
+        // Sums may be reordered across SIMD lanes (the accumulator is wider
+        // than the data for f32); max keeps its NaN-propagating order.
+        if (isSum && d == innermost)
+          line("#pragma omp simd reduction(+ : " + acc + ")");
         line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", r,
                            inShape[d])
                  .str());
