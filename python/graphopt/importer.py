@@ -176,12 +176,16 @@ class Importer:
             f"graphopt.where {c.name}, {a.name}, {b.name} : ({c.type}, {a.type}, {b.type}) -> "
             f"{tensor_type(shape, dtype)}", shape, dtype)
 
-    def reshape(self, x: V, shape) -> V:
+    def to_shape(self, kind: str, x: V, shape) -> V:
+        """`graphopt.reshape` or `graphopt.broadcast` to `shape` (nothing if equal)."""
         shape = tuple(shape)
         if shape == x.shape:
             return x
-        return self.p.op(f"graphopt.reshape {x.name} : {x.type} to {tensor_type(shape, x.dtype)}",
+        return self.p.op(f"graphopt.{kind} {x.name} : {x.type} to {tensor_type(shape, x.dtype)}",
                          shape, x.dtype)
+
+    def reshape(self, x: V, shape) -> V:
+        return self.to_shape("reshape", x, shape)
 
     def permute(self, x: V, perm) -> V:
         perm = [p % max(len(x.shape), 1) for p in perm]
@@ -193,11 +197,7 @@ class Importer:
             f"{tensor_type(shape, x.dtype)}", shape, x.dtype)
 
     def broadcast(self, x: V, shape) -> V:
-        shape = tuple(shape)
-        if shape == x.shape:
-            return x
-        return self.p.op(f"graphopt.broadcast {x.name} : {x.type} to {tensor_type(shape, x.dtype)}",
-                         shape, x.dtype)
+        return self.to_shape("broadcast", x, shape)
 
     def reduce(self, kind: str, x: V, dims, keepdim: bool) -> V:
         rank = len(x.shape)
