@@ -114,6 +114,15 @@ public:
     code += "extern \"C\" void " + name + "(" + llvm::join(params, ", ") +
             ") {\n";
 
+    Operation *root = yield.getValues()[0].getDefiningOp();
+    if (root && isa<ReduceSumOp, ReduceMaxOp>(root) && useColumnOrder(root)) {
+      if (failed(emitColumnReduction(root)))
+        return failure();
+      code += "}\n\n";
+      out += code;
+      return success();
+    }
+
     // Loop nest over the domain: OpenMP over all dims but the last.
     int64_t rank = domain.size();
     int64_t outer = 1;
@@ -281,14 +290,14 @@ private:
             .Case([&](ReluOp) {
               return a[0] + " < (" + cty + ")0 ? (" + cty + ")0 : " + a[0];
             })
-            .Case([&](ExpOp) { return "std::exp(" + a[0] + ")"; })
+            .Case([&](ExpOp) { return "graphopt_math::exp(" + a[0] + ")"; })
             .Case([&](LogOp) { return "std::log(" + a[0] + ")"; })
             .Case([&](TanhOp) { return "std::tanh(" + a[0] + ")"; })
-            .Case([&](ErfOp) { return "std::erf(" + a[0] + ")"; })
+            .Case([&](ErfOp) { return "graphopt_math::erf(" + a[0] + ")"; })
             .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
             .Case([&](RsqrtOp) { return one + " / std::sqrt(" + a[0] + ")"; })
             .Case([&](SigmoidOp) {
-              return one + " / (" + one + " + std::exp(-" + a[0] + "))";
+              return "graphopt_math::sigmoid(" + a[0] + ")";
             })
             .Case([&](AddOp) { return a[0] + " + " + a[1]; })
             .Case([&](SubOp) { return a[0] + " - " + a[1]; })
@@ -322,67 +331,173 @@ private:
     return fresh(t, expr);
   }
 
-  /// Opens a loop over the reduced dims inside the current loop body and
-  /// evaluates the input at each point. f32 sums accumulate in double.
-  FailureOr<std::string> reduce(Operation *op, const Index &outIdx) {
-    Value input = op->getOperand(0);
-    ArrayRef<int64_t> inShape = shapeOf(input);
-    ArrayRef<int64_t> dims = isa<ReduceSumOp>(op)
-                                 ? cast<ReduceSumOp>(op).getDims()
-                                 : cast<ReduceMaxOp>(op).getDims();
-    bool keepdim = isa<ReduceSumOp>(op) ? cast<ReduceSumOp>(op).getKeepdim()
-                                        : cast<ReduceMaxOp>(op).getKeepdim();
-    bool isSum = isa<ReduceSumOp>(op);
-    Type t = elemOf(input);
-    std::string cty = *cTypeOf(t);
-    std::string accTy = t.isF32() ? "double" : cty;
-    std::string acc = "acc" + std::to_string(counter++);
-    if (isSum)
-      line(accTy + " " + acc + " = 0;");
-    else
-      line(cty + " " + acc + " = " +
-           (isa<FloatType>(t) ? "-std::numeric_limits<" + cty + ">::infinity()"
-                              : "std::numeric_limits<" + cty + ">::lowest()") +
-           ";");
+  struct ReduceInfo {
+    Value input;
+    ArrayRef<int64_t> dims;
+    bool keepdim, isSum;
+    std::string cty, accTy, init;
+  };
+
+  static ReduceInfo reduceInfo(Operation *op) {
+    ReduceInfo r;
+    r.input = op->getOperand(0);
+    r.isSum = isa<ReduceSumOp>(op);
+    r.dims = r.isSum ? cast<ReduceSumOp>(op).getDims()
+                     : cast<ReduceMaxOp>(op).getDims();
+    r.keepdim = r.isSum ? cast<ReduceSumOp>(op).getKeepdim()
+                        : cast<ReduceMaxOp>(op).getKeepdim();
+    Type t = elemOf(r.input);
+    r.cty = *cTypeOf(t);
+    r.accTy = r.isSum && t.isF32() ? "double" : r.cty;
+    r.init = r.isSum ? "0"
+             : isa<FloatType>(t)
+                 ? "-std::numeric_limits<" + r.cty + ">::infinity()"
+                 : "std::numeric_limits<" + r.cty + ">::lowest()";
+    return r;
+  }
+
+  std::string accumulate(const ReduceInfo &r, const std::string &acc,
+                         const std::string &x) {
+    if (r.isSum)
+      return acc + " += " + x + ";";
+    return acc + " = (" + x + " != " + x + " || " + x + " > " + acc + ") ? " +
+           x + " : " + acc + ";";
+  }
+
+  /// Reductions that keep the input's innermost dim (column sums such as
+  /// bias gradients) walk the input row by row: a strip of accumulators
+  /// along the innermost dim, so every load is unit-stride.
+  static bool useColumnOrder(Operation *op) {
+    ReduceInfo r = reduceInfo(op);
+    int64_t rank = shapeOf(r.input).size();
+    return rank >= 2 && !llvm::is_contained(r.dims, rank - 1) &&
+           shapeOf(r.input).back() > 1;
+  }
+
+  LogicalResult emitColumnReduction(Operation *op) {
+    static constexpr int64_t kStrip = 256;
+    ReduceInfo r = reduceInfo(op);
+    ArrayRef<int64_t> inShape = shapeOf(r.input);
+    ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
+    int64_t rank = inShape.size(), inner = inShape.back();
+    int64_t strip = std::min(kStrip, inner);
+    int64_t strips = (inner + strip - 1) / strip;
+    int64_t outer = 1;
+    for (int64_t d = 0; d + 1 < (int64_t)outShape.size(); ++d)
+      outer *= outShape[d];
+    int64_t work = 1;
+    for (int64_t d : inShape)
+      work *= d;
+
+    depth = 1;
+    if (outer * strips > 1 && work >= kParallelWork)
+      line("#pragma omp parallel for schedule(static)");
+    line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", outer * strips)
+             .str());
+    ++depth;
+    line(llvm::formatv("const int64_t o = b / {0};", strips).str());
+    line(llvm::formatv("const int64_t c0 = b % {0} * {1};", strips, strip).str());
+    line(llvm::formatv("const int64_t cn = c0 + {0} <= {1} ? {0} : {1} - c0;",
+                       strip, inner)
+             .str());
+    // Output indices of all dims but the last, from o.
+    SmallVector<std::string> outIdx(outShape.size());
+    int64_t stride = 1;
+    for (int64_t d = (int64_t)outShape.size() - 2; d >= 0; --d) {
+      outIdx[d] = outShape[d] == 1 ? "0" : "i" + std::to_string(d);
+      if (outShape[d] != 1)
+        line(llvm::formatv("const int64_t i{0} = o / {1} % {2};", d, stride,
+                           outShape[d])
+                 .str());
+      stride *= outShape[d];
+    }
+    outIdx.back() = "(c0 + j)";
+    line(r.accTy + " acc[" + std::to_string(strip) + "];");
+    line("for (int64_t j = 0; j < cn; ++j) acc[j] = " + r.init + ";");
 
     Index inIdx;
-    int64_t outPos = 0;
-    int opened = 0;
-    int64_t innermost = dims.empty() ? -1 : dims.back();
-    for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
-      if (llvm::is_contained(dims, d)) {
-        std::string r = "r" + std::to_string(counter++);
-        // Sums may be reordered across SIMD lanes (the accumulator is wider
-        // than the data for f32); max keeps its NaN-propagating order.
-        if (isSum && d == innermost)
-          line("#pragma omp simd reduction(+ : " + acc + ")");
-        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", r,
+    int64_t outPos = 0, opened = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (llvm::is_contained(r.dims, d)) {
+        std::string v = "r" + std::to_string(counter++);
+        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
                            inShape[d])
                  .str());
         ++depth;
         ++opened;
-        inIdx.push_back(inShape[d] == 1 ? "0" : r);
-        if (keepdim)
+        inIdx.push_back(inShape[d] == 1 ? "0" : v);
+        if (r.keepdim)
+          ++outPos;
+      } else {
+        inIdx.push_back(outIdx[outPos++]);
+      }
+    }
+    line("#pragma omp simd");
+    line("for (int64_t j = 0; j < cn; ++j) {");
+    ++depth;
+    scopes.emplace_back();
+    FailureOr<std::string> x = eval(r.input, inIdx);
+    scopes.pop_back();
+    if (failed(x))
+      return failure();
+    line(accumulate(r, "acc[j]", *x));
+    --depth;
+    line("}");
+    for (int64_t i = 0; i < opened; ++i) {
+      --depth;
+      line("}");
+    }
+    line(llvm::formatv("for (int64_t j = 0; j < cn; ++j) out0[o * {0} + c0 + j] "
+                       "= ({1})acc[j];",
+                       inner, r.cty)
+             .str());
+    --depth;
+    line("}");
+    return success();
+  }
+
+  /// Opens a loop over the reduced dims inside the current loop body and
+  /// evaluates the input at each point. f32 sums accumulate in double.
+  FailureOr<std::string> reduce(Operation *op, const Index &outIdx) {
+    ReduceInfo r = reduceInfo(op);
+    ArrayRef<int64_t> inShape = shapeOf(r.input);
+    std::string acc = "acc" + std::to_string(counter++);
+    line(r.accTy + " " + acc + " = " + r.init + ";");
+
+    Index inIdx;
+    int64_t outPos = 0;
+    int opened = 0;
+    int64_t innermost = r.dims.empty() ? -1 : r.dims.back();
+    for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
+      if (llvm::is_contained(r.dims, d)) {
+        std::string v = "r" + std::to_string(counter++);
+        // Sums may be reordered across SIMD lanes (the accumulator is wider
+        // than the data for f32); max keeps its NaN-propagating order.
+        if (r.isSum && d == innermost)
+          line("#pragma omp simd reduction(+ : " + acc + ")");
+        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
+                           inShape[d])
+                 .str());
+        ++depth;
+        ++opened;
+        inIdx.push_back(inShape[d] == 1 ? "0" : v);
+        if (r.keepdim)
           ++outPos;
       } else {
         inIdx.push_back(outIdx[outPos++]);
       }
     }
     scopes.emplace_back();
-    FailureOr<std::string> x = eval(input, inIdx);
+    FailureOr<std::string> x = eval(r.input, inIdx);
     scopes.pop_back();
     if (failed(x))
       return failure();
-    if (isSum)
-      line(acc + " += " + *x + ";");
-    else
-      line(acc + " = (" + *x + " != " + *x + " || " + *x + " > " + acc +
-           ") ? " + *x + " : " + acc + ";");
+    line(accumulate(r, acc, *x));
     for (int i = 0; i < opened; ++i) {
       --depth;
       line("}");
     }
-    return fresh(t, "(" + cty + ")" + acc);
+    return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
   }
 };
 
@@ -391,7 +506,8 @@ private:
 FailureOr<std::string> graphopt::emitCpuKernels(func::FuncOp func) {
   std::string out = "// Generated by graphopt from @" + func.getSymName().str() +
                     ". One function per graphopt.kernel.\n"
-                    "#include <cmath>\n#include <cstdint>\n#include <limits>\n\n";
+                    "#include <cmath>\n#include <cstdint>\n#include <limits>\n"
+                    "#include \"graphopt_kernel_math.h\"\n\n";
   unsigned index = 0;
   for (KernelOp k : func.getBody().getOps<KernelOp>()) {
     KernelEmitter e(k, kernelSymbol(func, index++));

@@ -35,10 +35,19 @@ def _compiler() -> tuple[str, str]:
     return cxx, version.splitlines()[0] if version else "unknown"
 
 
+INCLUDE_DIR = Path(__file__).parent / "include"
+
+
+@functools.lru_cache(maxsize=None)
+def _headers() -> str:
+    """The support headers kernels include; part of every cache key."""
+    return "".join(p.read_text() for p in sorted(INCLUDE_DIR.glob("*.h")))
+
+
 def cache_key(source: str) -> str:
     cxx, version = _compiler()
     h = hashlib.sha256()
-    for part in (source, cxx, version, " ".join(CXXFLAGS)):
+    for part in (source, _headers(), cxx, version, " ".join(CXXFLAGS)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]
@@ -51,7 +60,7 @@ def _build(source: str, target: Path) -> None:
         src = Path(tmp) / "kernels.cpp"
         src.write_text(source)
         out = Path(tmp) / "kernels.so"
-        proc = subprocess.run([cxx, *CXXFLAGS, str(src), "-o", str(out)],
+        proc = subprocess.run([cxx, *CXXFLAGS, "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"g++ failed on graphopt's kernels:\n{proc.stderr[-4000:]}")

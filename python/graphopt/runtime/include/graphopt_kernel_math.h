@@ -1,0 +1,98 @@
+// graphopt_kernel_math.h - float math the C++ compiler can vectorize.
+//
+// Emitted CPU kernels include this header. glibc's expf/erff are scalar
+// calls, so a loop calling them never vectorizes; these are branch-free
+// (selects only), always inlined, and accurate to a few ulp over the whole
+// float range, NaN and infinities included (tests/cpp/KernelMathTest.cpp
+// sweeps them against double precision). Coefficients of erf come from
+// csrc/codegen/tools/fit_math_coefficients.py.
+#ifndef GRAPHOPT_KERNEL_MATH_H
+#define GRAPHOPT_KERNEL_MATH_H
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__FMA__)
+#define GRAPHOPT_FMA(a, b, c) std::fma((a), (b), (c))
+#else
+#define GRAPHOPT_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+#define GRAPHOPT_INLINE static inline __attribute__((always_inline))
+
+namespace graphopt_math {
+
+/// 2^n for n in [-126, 127], built from the exponent bits.
+GRAPHOPT_INLINE float exp2i(int32_t n) {
+  int32_t bits = (n + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/// e^x: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite), e^r by its Taylor
+/// series to r^7, scaled by 2^n in two halves so results down to the
+/// smallest subnormal and up to overflow come out right.
+GRAPHOPT_INLINE float exp(float x) {
+  float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  // Round to nearest by adding and subtracting 1.5 * 2^23 (std::floor and
+  // std::nearbyint do not vectorize without -ffast-math).
+  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = GRAPHOPT_FMA(n, -0.693359375f, xc);
+  r = GRAPHOPT_FMA(n, 2.12194440e-4f, r);
+  float p = 1.98412698e-4f;
+  p = GRAPHOPT_FMA(p, r, 1.38888889e-3f);
+  p = GRAPHOPT_FMA(p, r, 8.33333333e-3f);
+  p = GRAPHOPT_FMA(p, r, 4.16666667e-2f);
+  p = GRAPHOPT_FMA(p, r, 1.66666667e-1f);
+  p = GRAPHOPT_FMA(p, r, 0.5f);
+  p = GRAPHOPT_FMA(p, r, 1.0f);
+  p = GRAPHOPT_FMA(p, r, 1.0f);
+  int32_t ni = (int32_t)n;
+  int32_t half = ni >> 1;
+  float result = p * exp2i(half) * exp2i(ni - half);
+  return x != x ? x : result;
+}
+
+/// erf(x): x P(x^2) below 0.921875, 1 - e^Q(|x|) above (Q fit to
+/// log erfc on [0.921875, 4]; beyond 4, erf rounds to +-1).
+GRAPHOPT_INLINE float erf(float x) {
+  float a = std::fabs(x);
+  float s = x * x;
+  float p = 8.362147672e-05f;
+  p = GRAPHOPT_FMA(p, s, -8.138155425e-04f);
+  p = GRAPHOPT_FMA(p, s, 5.200294885e-03f);
+  p = GRAPHOPT_FMA(p, s, -2.685889171e-02f);
+  p = GRAPHOPT_FMA(p, s, 1.128367976e-01f);
+  p = GRAPHOPT_FMA(p, s, -3.761263176e-01f);
+  p = GRAPHOPT_FMA(p, s, 1.128379166e+00f);
+  float small = x * p;
+  float t = a > 4.0f ? 4.0f : a;
+  float q = 9.194767165e-07f;
+  q = GRAPHOPT_FMA(q, t, -1.472971282e-05f);
+  q = GRAPHOPT_FMA(q, t, 8.110050292e-05f);
+  q = GRAPHOPT_FMA(q, t, 3.113028626e-05f);
+  q = GRAPHOPT_FMA(q, t, -3.172428905e-03f);
+  q = GRAPHOPT_FMA(q, t, 2.350954354e-02f);
+  q = GRAPHOPT_FMA(q, t, -1.065889301e-01f);
+  q = GRAPHOPT_FMA(q, t, -6.344641743e-01f);
+  q = GRAPHOPT_FMA(q, t, -1.129093325e+00f);
+  q = GRAPHOPT_FMA(q, t, 1.053845196e-04f);
+  float big = std::copysign(1.0f - graphopt_math::exp(q), x);
+  float result = a < 0.921875f ? small : big;
+  return x != x ? x : result;
+}
+
+/// 1 / (1 + e^-x).
+GRAPHOPT_INLINE float sigmoid(float x) {
+  return 1.0f / (1.0f + graphopt_math::exp(-x));
+}
+
+// Double precision stays with the C library (correctly rounded enough).
+GRAPHOPT_INLINE double exp(double x) { return std::exp(x); }
+GRAPHOPT_INLINE double erf(double x) { return std::erf(x); }
+GRAPHOPT_INLINE double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+} // namespace graphopt_math
+
+#endif // GRAPHOPT_KERNEL_MATH_H
