@@ -28,6 +28,9 @@ mlir::FailureOr<std::string> cTypeOf(mlir::Type elementType);
 /// The short dtype name the runtime maps to torch ("f32", "i64", "i1", ...).
 std::string dtypeName(mlir::Type elementType);
 
+/// Registers graphopt-test-print-cpu-kernels (for graphopt-opt and lit).
+void registerTestPrintCpuKernelsPass();
+
 } // namespace graphopt
 
 #endif // GRAPHOPT_CODEGEN_CODEGEN_H

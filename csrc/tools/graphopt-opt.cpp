@@ -1,4 +1,5 @@
 //===- graphopt-opt.cpp - mlir-opt for the graphopt dialect ---------------===//
+#include "csrc/codegen/Codegen.h"
 #include "passes/Passes.h"
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -11,6 +12,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   graphopt::registerGraphOptPasses();
   graphopt::registerGraphOptPipeline();
+  graphopt::registerTestPrintCpuKernelsPass();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "graphopt optimizer driver\n", registry));
 }

@@ -1,0 +1,114 @@
+// RUN: graphopt-opt %s -split-input-file --graphopt-test-print-cpu-kernels | FileCheck %s
+
+// A pointwise kernel: OpenMP over the outer dims, a unit-stride inner loop,
+// the broadcast operand indexed by the inner index only, vectorizable erf.
+// CHECK-LABEL: extern "C" void graphopt_pointwise_k0(const float *__restrict in0, const float *__restrict in1, float *__restrict out0)
+// CHECK: #pragma omp parallel for
+// CHECK-NEXT: for (int64_t o = 0; o < 256; ++o) {
+// CHECK-NEXT: const int64_t i0 = o / 1 % 256;
+// CHECK-NEXT: for (int64_t i1 = 0; i1 < 512; ++i1) {
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 512 + i1];
+// CHECK-NEXT: const float [[B:t[0-9]+]] = in1[i1];
+// CHECK-NEXT: const float [[S:t[0-9]+]] = [[X]] + [[B]];
+// CHECK-NEXT: const float [[E:t[0-9]+]] = graphopt_math::erf([[S]]);
+// CHECK-NEXT: out0[o * 512 + i1] = [[E]];
+func.func @pointwise(%x: tensor<256x512xf32>, %b: tensor<512xf32>) -> tensor<256x512xf32> {
+  %0 = graphopt.kernel (%x, %b) : (tensor<256x512xf32>, tensor<512xf32>) -> tensor<256x512xf32> {
+  ^bb0(%a: tensor<256x512xf32>, %c: tensor<512xf32>):
+    %s = graphopt.add %a, %c : (tensor<256x512xf32>, tensor<512xf32>) -> tensor<256x512xf32>
+    %e = graphopt.erf %s : tensor<256x512xf32>
+    graphopt.yield %e : tensor<256x512xf32>
+  }
+  return %0 : tensor<256x512xf32>
+}
+
+// -----
+
+// Small kernels stay serial: no OpenMP region for 32 elements.
+// CHECK-LABEL: void graphopt_small_k0
+// CHECK-NOT: pragma omp parallel
+// CHECK: for (int64_t o = 0; o < 4; ++o)
+func.func @small(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%a: tensor<4x8xf32>):
+    %n = graphopt.neg %a : tensor<4x8xf32>
+    graphopt.yield %n : tensor<4x8xf32>
+  }
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// A row reduction (innermost dim reduced) with its prologue: f32 sums
+// accumulate in double, SIMD across the reduced loop.
+// CHECK-LABEL: void graphopt_row_sum_k0
+// CHECK: double [[ACC:acc[0-9]+]] = 0;
+// CHECK-NEXT: #pragma omp simd reduction(+ : [[ACC]])
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 1024; ++[[R]]) {
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 1024 + [[R]]];
+// CHECK-NEXT: const float [[SQ:t[0-9]+]] = [[X]] * [[X]];
+// CHECK-NEXT: [[ACC]] += [[SQ]];
+func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64x1xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x1024xf32>) -> tensor<64x1xf32> {
+  ^bb0(%a: tensor<64x1024xf32>):
+    %m = graphopt.mul %a, %a : (tensor<64x1024xf32>, tensor<64x1024xf32>) -> tensor<64x1024xf32>
+    %s = graphopt.reduce_sum %m [1] keepdim : tensor<64x1024xf32> to tensor<64x1xf32>
+    graphopt.yield %s : tensor<64x1xf32>
+  }
+  return %0 : tensor<64x1xf32>
+}
+
+// -----
+
+// A column reduction (bias gradient): strips of 256 accumulators along the
+// kept innermost dim, rows walked in order, every load unit-stride.
+// CHECK-LABEL: void graphopt_column_sum_k0
+// CHECK: #pragma omp parallel for
+// CHECK-NEXT: for (int64_t b = 0; b < 16; ++b) {
+// CHECK: double acc[256];
+// CHECK: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 2048; ++[[R]]) {
+// CHECK-NEXT: #pragma omp simd
+// CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) {
+// CHECK-NEXT: in0[[[R]] * 4096 + (c0 + j)]
+// CHECK: acc[j] += 
+// CHECK: out0[o * 4096 + c0 + j] = (float)acc[j];
+func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
+  %0 = graphopt.kernel (%g) : (tensor<2048x4096xf32>) -> tensor<4096xf32> {
+  ^bb0(%a: tensor<2048x4096xf32>):
+    %s = graphopt.reduce_sum %a [0] : tensor<2048x4096xf32> to tensor<4096xf32>
+    graphopt.yield %s : tensor<4096xf32>
+  }
+  return %0 : tensor<4096xf32>
+}
+
+// -----
+
+// A permute inside a kernel is index math: the load swaps the indices.
+// CHECK-LABEL: void graphopt_transpose_exp_k0
+// CHECK: in0[i1 * 16 + i0]
+// CHECK: graphopt_math::exp
+func.func @transpose_exp(%x: tensor<8x16xf32>) -> tensor<16x8xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<8x16xf32>) -> tensor<16x8xf32> {
+  ^bb0(%a: tensor<8x16xf32>):
+    %p = graphopt.permute %a [1, 0] : tensor<8x16xf32> to tensor<16x8xf32>
+    %e = graphopt.exp %p : tensor<16x8xf32>
+    graphopt.yield %e : tensor<16x8xf32>
+  }
+  return %0 : tensor<16x8xf32>
+}
+
+// -----
+
+// max reductions propagate NaN and start from -inf.
+// CHECK-LABEL: void graphopt_row_max_k0
+// CHECK: float [[ACC:acc[0-9]+]] = -std::numeric_limits<float>::infinity();
+// CHECK-NOT: omp simd reduction
+// CHECK: [[ACC]] = ([[V:t[0-9]+]] != [[V]] || [[V]] > [[ACC]]) ? [[V]] : [[ACC]];
+func.func @row_max(%x: tensor<4x8xf32>) -> tensor<4xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<4x8xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4x8xf32>):
+    %m = graphopt.reduce_max %a [1] : tensor<4x8xf32> to tensor<4xf32>
+    graphopt.yield %m : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
