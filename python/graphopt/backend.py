@@ -34,8 +34,12 @@ aten = torch.ops.aten
 # torch's single kernels run them (GELU, LayerNorm and their backwards).
 DECOMPOSITIONS = {
     **core_aten_decompositions(),
-    **get_decompositions([aten.gelu, aten.gelu_backward, aten.native_layer_norm,
-                          aten.native_layer_norm_backward]),
+    **get_decompositions([
+        aten.gelu, aten.gelu_backward, aten.native_layer_norm, aten.native_layer_norm_backward,
+        aten._softmax, aten._log_softmax, aten.native_batch_norm,
+        aten._native_batch_norm_legit_functional, aten.native_group_norm,
+        aten.hardtanh, aten.leaky_relu,
+    ]),
 }
 
 
@@ -72,8 +76,61 @@ class GraphoptCompileError(RuntimeError):
     """Raised in strict mode when graphopt cannot compile a graph."""
 
 
+# Distinct input shapes compiled per symbolic graph before new shapes run eagerly.
+MAX_SHAPE_VARIANTS = 8
+
+
+def _is_symbolic(gm: torch.fx.GraphModule) -> bool:
+    for node in gm.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        val = node.meta.get("val")
+        if isinstance(val, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+            return True
+        if isinstance(val, torch.Tensor) and not all(isinstance(d, int) for d in val.shape):
+            return True
+    return False
+
+
+class ShapeSpecializedGraph:
+    """Runs a graph with symbolic shapes (automatic dynamic or dynamic=True):
+    on each new input signature it re-traces the graph with those concrete
+    shapes and compiles that static graph, cached; graphopt's kernels are
+    static-shape code. After MAX_SHAPE_VARIANTS signatures, new ones run
+    eagerly (one warning)."""
+
+    def __init__(self, gm: torch.fx.GraphModule, kind: str, options: config.Options):
+        self.gm, self.kind, self.options = gm, kind, options
+        self.variants: dict = {}
+        self.warned = False
+
+    def __call__(self, *args):
+        key = tuple((tuple(a.shape), a.dtype) if isinstance(a, torch.Tensor) else (type(a).__name__, a)
+                    for a in args)
+        fn = self.variants.get(key)
+        if fn is None:
+            if len(self.variants) >= MAX_SHAPE_VARIANTS:
+                if not self.warned:
+                    warnings.warn(f"graphopt: a {self.kind} graph saw more than {MAX_SHAPE_VARIANTS} input "
+                                  "shapes; new shapes run eagerly", stacklevel=2)
+                    self.warned = True
+                return self.gm(*args)
+            from torch.fx.experimental.proxy_tensor import make_fx
+            static = make_fx(self.gm, tracing_mode="fake")(*args)
+            fn = _compile_static(static, self.kind, self.options)
+            self.variants[key] = fn
+        return fn(*args)
+
+
 def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, options: config.Options):
     """AOTAutograd's fw/bw compiler: returns a boxed callable."""
+    if _is_symbolic(gm):
+        return make_boxed_func(ShapeSpecializedGraph(gm, kind, options))
+    return make_boxed_func(_compile_static(gm, kind, options))
+
+
+def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options):
+    """Compiles a graph with static shapes; returns a plain callable."""
     name = f"{kind}_{next(_COUNTER)}"
     start = time.perf_counter()
     imported = None
@@ -97,7 +154,7 @@ def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, opt
                       stacklevel=2)
         _STATS.append(GraphStats(name, sum(1 for n in gm.graph.nodes if n.op == "call_function"),
                                  0, 0, [], 0, 0, 0, time.perf_counter() - start, fallback=str(e)))
-        return make_boxed_func(gm.forward)
+        return gm.forward
 
     seconds = time.perf_counter() - start
     stats = GraphStats(
@@ -111,13 +168,14 @@ def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, opt
              name, stats.aten_ops, stats.kernels, len(stats.extern_ops), stats.arena_bytes,
              seconds * 1e3)
 
-    mapping = imported.outputs  # FX outputs -> results; None stays None
+    mapping = imported.outputs  # FX outputs -> results, or ("const", value)
+    positions = imported.arg_positions  # FX inputs that are MLIR arguments
 
     def run(*args):
         with torch.no_grad():
-            results = compiled(*args)
-        return [None if m is None else results[m] for m in mapping]
-    return make_boxed_func(run)
+            results = compiled(*[args[i] for i in positions])
+        return [m[1] if isinstance(m, tuple) else results[m] for m in mapping]
+    return run
 
 
 def graphopt_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None = None, **kwargs):

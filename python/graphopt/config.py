@@ -19,6 +19,26 @@ def cache_dir() -> Path:
     return Path(base) / "graphopt"
 
 
+class InvalidOptionError(ValueError):
+    """An unknown graphopt option or a bad value."""
+
+
+def _option_error(message: str) -> Exception:
+    """A ValueError that torch.compile lets through unwrapped (Dynamo re-raises
+    ShortenTraceback as is instead of turning it into BackendCompilerFailed)."""
+    try:
+        from torch._dynamo.exc import ShortenTraceback
+    except ImportError:  # pragma: no cover - torch always has it at the pinned version
+        return InvalidOptionError(message)
+
+    class GraphoptOptionError(ShortenTraceback, InvalidOptionError):
+        def __init__(self, msg):
+            ShortenTraceback.__init__(self, msg, first_useful_frame=None)
+
+    GraphoptOptionError.__name__ = "InvalidOptionError"
+    return GraphoptOptionError(message)
+
+
 @dataclass(frozen=True)
 class Options:
     """Options of one torch.compile(..., backend="graphopt", options={...}) call.
@@ -36,12 +56,14 @@ class Options:
         valid = {f.name: f for f in fields(Options)}
         unknown = sorted(set(options) - set(valid))
         if unknown:
-            raise ValueError(
+            raise _option_error(
                 f"unknown graphopt option(s) {unknown}; valid options are {sorted(valid)}")
         if "strict" in options and not isinstance(options["strict"], bool):
-            raise ValueError(f"graphopt option 'strict' must be a bool, got {options['strict']!r}")
+            raise _option_error(f"graphopt option 'strict' must be a bool, got {options['strict']!r}; "
+                                f"valid options are {sorted(valid)}")
         if options.get("dump_dir") is not None and not isinstance(options["dump_dir"], (str, os.PathLike)):
-            raise ValueError(f"graphopt option 'dump_dir' must be a path, got {options['dump_dir']!r}")
+            raise _option_error(f"graphopt option 'dump_dir' must be a path, got {options['dump_dir']!r}; "
+                                f"valid options are {sorted(valid)}")
         merged = {
             "strict": _env_flag("GRAPHOPT_STRICT"),
             "dump_dir": os.environ.get("GRAPHOPT_DUMP_DIR") or None,

@@ -29,6 +29,7 @@ _DTYPES = {
     torch.float32: "f32", torch.float64: "f64", torch.float16: "f16", torch.bfloat16: "bf16",
     torch.int64: "i64", torch.int32: "i32", torch.int16: "i16", torch.int8: "i8",
     torch.uint8: "ui8", torch.bool: "i1",
+    torch.complex64: "complex<f32>", torch.complex128: "complex<f64>",
 }
 # Element types the kernels compute in; anything else goes through torch.
 NATIVE_DTYPES = {torch.float32, torch.float64, torch.int64, torch.int32, torch.int16,
@@ -103,9 +104,11 @@ class ImportedGraph:
     """What the backend needs besides the MLIR text."""
     mlir: str
     name: str
-    # For each FX output: index into the MLIR results, or None for a None output.
+    # For each FX output: index into the MLIR results, or ("const", value) for
+    # outputs that are not tensors (None, or a size specialized into the graph).
     outputs: list
     lifted_constants: list = field(default_factory=list)  # tensors appended to the inputs
+    arg_positions: list = field(default_factory=list)  # FX placeholders that are func arguments
     num_aten_ops: int = 0
     intermediate_bytes: int = 0
     extern_ops: list = field(default_factory=list)
@@ -218,18 +221,23 @@ class Importer:
 
     # ---- the graph ------------------------------------------------------------------
     def run(self) -> ImportedGraph:
-        args, arg_types = [], []
+        args, positions = [], []
         lifted = []
+        placeholder_index = -1
         num_aten, inter_bytes, externs = 0, 0, []
         for node in self.gm.graph.nodes:
             self.p.loc = _location(node)
             if node.op == "placeholder":
+                placeholder_index += 1
                 val = node.meta.get("val")
+                if not isinstance(val, torch.Tensor) and not node.users:
+                    continue  # a size already specialized into the graph
                 if not isinstance(val, torch.Tensor):
                     raise Unsupported(f"graph input {node.name} is not a tensor ({type(val).__name__})")
                 v = V(f"%arg{len(args)}", _static_shape(val), val.dtype)
                 mlir_dtype(v.dtype)
                 args.append(v)
+                positions.append(placeholder_index)
                 self.env[node] = v
             elif node.op == "get_attr":
                 t = getattr(self.gm, node.target)
@@ -256,8 +264,8 @@ class Importer:
                 outs, mapping = [], []
                 results = node.args[0]
                 for o in results if isinstance(results, (list, tuple)) else [results]:
-                    if o is None:
-                        mapping.append(None)
+                    if o is None or isinstance(o, (int, float, bool)):
+                        mapping.append(("const", o))  # e.g. a size saved for backward
                         continue
                     v = self.env.get(o) if isinstance(o, torch.fx.Node) else None
                     if not isinstance(v, V):
@@ -280,7 +288,9 @@ class Importer:
             "}",
             "",
         ])
-        return ImportedGraph(text, self.name, mapping, lifted, num_aten, inter_bytes, externs)
+        return ImportedGraph(mlir=text, name=self.name, outputs=mapping, lifted_constants=lifted,
+                             arg_positions=positions, num_aten_ops=num_aten,
+                             intermediate_bytes=inter_bytes, extern_ops=externs)
 
     # ---- lowering -------------------------------------------------------------------
     def lower(self, node: torch.fx.Node):

@@ -129,6 +129,11 @@ def test_strict_mode_raises(monkeypatch):
         torch.compile(lambda x: x + 1, backend="graphopt", options={"strict": True})(torch.randn(2))
 
 
+def test_bad_option_value_is_a_value_error():
+    with pytest.raises(ValueError, match=r"'strict' must be a bool, got 'yes'"):
+        torch.compile(lambda x: x + 1, backend="graphopt", options={"strict": "yes"})(torch.randn(2))
+
+
 def test_strict_from_environment(monkeypatch):
     from graphopt.config import Options
     monkeypatch.setenv("GRAPHOPT_STRICT", "1")
@@ -136,7 +141,7 @@ def test_strict_from_environment(monkeypatch):
 
 
 def test_unknown_option_lists_valid_ones():
-    with pytest.raises(Exception, match=r"unknown graphopt option\(s\) \['fast'\]; valid options are \['dump_dir', 'strict'\]"):
+    with pytest.raises(ValueError, match=r"unknown graphopt option\(s\) \['fast'\]; valid options are \['dump_dir', 'strict'\]"):
         torch.compile(lambda x: x + 1, backend="graphopt", options={"fast": True})(torch.randn(2))
 
 
@@ -185,3 +190,29 @@ def test_kernel_cache_reuses_libraries(tmp_path, monkeypatch):
     cpp_compiler.load_kernel_library.cache_clear()
     torch.compile(fn, backend="graphopt")(torch.randn(4))
     assert libs[0].stat().st_mtime_ns == mtime
+
+
+class SpectralHead(nn.Module):
+    """Uses an op graphopt has no lowering for (rfft, complex tensors)."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 16)
+
+    def forward(self, x):
+        f = torch.fft.rfft(self.proj(x), dim=-1)
+        return (f.abs() ** 2).sum(-1) + torch.tanh(x).mean(-1)
+
+
+def test_unknown_ops_like_rfft_compile_and_match():
+    eager, model = twin(SpectralHead)
+    x = torch.randn(4, 16)
+    out = torch.compile(model, backend="graphopt", options={"strict": True})(x)
+    ref = eager(x)
+    torch.testing.assert_close(out, ref, **TOL)
+    out.sum().backward()
+    ref.sum().backward()
+    for p, q in zip(model.parameters(), eager.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, **TOL)
+    forward = graphopt.compiled_graphs()[0]
+    assert "aten::_fft_r2c.default" in forward.extern_ops and forward.kernels > 0

@@ -9,7 +9,8 @@ import torch
 
 _DTYPES = {"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
            "bf16": torch.bfloat16, "i64": torch.int64, "i32": torch.int32,
-           "i16": torch.int16, "i8": torch.int8, "ui8": torch.uint8, "i1": torch.bool}
+           "i16": torch.int16, "i8": torch.int8, "ui8": torch.uint8, "i1": torch.bool,
+           "complex<f32>": torch.complex64, "complex<f64>": torch.complex128}
 
 
 def _torch_dtype(name: str) -> torch.dtype:
@@ -115,7 +116,8 @@ class CompiledGraph:
 
             def run(env):
                 tensors = [env[i] for i in ins]
-                result = op(*_decode(payload["args"], tensors), **_decode(payload["kwargs"], tensors))
+                kwargs = {k: _decode(v, tensors) for k, v in payload["kwargs"].items()}
+                result = op(*_decode(payload["args"], tensors), **kwargs)
                 if len(outs) == 1 and isinstance(result, torch.Tensor):
                     env[outs[0]] = result
                 else:
