@@ -564,9 +564,12 @@ def _max_all(im, out, x):
 
 
 def _count(shape, dims) -> int:
+    """How many elements a reduction over `dims` (None or [] = all) combines."""
     rank = len(shape)
+    if rank == 0:
+        return 1
     dims = {d % rank for d in dims} if dims else set(range(rank))
-    return math.prod(shape[d] for d in dims) if rank else 1
+    return math.prod(shape[d] for d in dims)
 
 
 @_handles(aten.mean.dim, aten.mean.default)

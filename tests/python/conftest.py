@@ -16,3 +16,12 @@ def fresh_dynamo():
     graphopt.reset_stats()
     yield
     torch._dynamo.reset()
+
+
+def pytest_terminal_summary(terminalreporter):
+    mod = __import__("sys").modules.get("test_opinfo")
+    if mod is not None and mod.RESULTS["ops"]:
+        r = mod.RESULTS
+        terminalreporter.write_line(
+            f"OpInfo: {r['ops']} ops, {r['samples']} samples forward, {r['backward']} backward "
+            f"({'all samples' if mod.FULL else f'first {mod.SAMPLES_PER_OP} per op'})")

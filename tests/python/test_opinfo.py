@@ -1,0 +1,179 @@
+"""PyTorch's own OpInfo samples, compiled with graphopt vs eager, fp32,
+forward and (where the op supports autograd) backward.
+
+Every ATen overload graphopt lowers natively is listed in NATIVE_COVERAGE
+with the OpInfos that produce it; test_every_native_op_is_covered fails when
+a new lowering has no OpInfo here. CI runs the first SAMPLES_PER_OP samples
+of each OpInfo (deterministic); GRAPHOPT_OPINFO_FULL=1 runs all of them.
+"""
+import os
+
+import pytest
+import torch
+from torch.testing._internal.common_methods_invocations import op_db
+from torch.utils._pytree import tree_flatten, tree_map
+
+import graphopt
+from graphopt.importer import supported_ops
+
+FULL = os.environ.get("GRAPHOPT_OPINFO_FULL", "") not in ("", "0")
+SAMPLES_PER_OP = 3
+
+# ATen overload lowered natively -> OpInfos whose graphs contain it.
+NATIVE_COVERAGE = {
+    "aten::add.Tensor": ["add"], "aten::add.Scalar": ["add"],
+    "aten::sub.Tensor": ["sub"], "aten::sub.Scalar": ["sub"],
+    "aten::mul.Tensor": ["mul"], "aten::mul.Scalar": ["mul"],
+    "aten::div.Tensor": ["div.no_rounding_mode", "true_divide"], "aten::div.Scalar": ["div.no_rounding_mode"],
+    "aten::rsub.Scalar": ["rsub"], "aten::rsub.Tensor": ["rsub"],
+    "aten::pow.Tensor_Tensor": ["pow"], "aten::pow.Tensor_Scalar": ["pow"], "aten::pow.Scalar": ["pow"],
+    "aten::maximum.default": ["maximum"], "aten::minimum.default": ["minimum"],
+    "aten::clamp.default": ["clamp"], "aten::clamp_min.default": ["clamp_min"],
+    "aten::clamp_max.default": ["clamp_max"],
+    "aten::neg.default": ["neg"], "aten::abs.default": ["abs"], "aten::relu.default": ["nn.functional.relu"],
+    "aten::exp.default": ["exp"], "aten::log.default": ["log"], "aten::tanh.default": ["tanh"],
+    "aten::erf.default": ["erf"], "aten::sqrt.default": ["sqrt"], "aten::rsqrt.default": ["rsqrt"],
+    "aten::sigmoid.default": ["sigmoid"], "aten::reciprocal.default": ["reciprocal"],
+    "aten::eq.Tensor": ["eq"], "aten::eq.Scalar": ["eq"], "aten::ne.Tensor": ["ne"], "aten::ne.Scalar": ["ne"],
+    "aten::lt.Tensor": ["lt"], "aten::lt.Scalar": ["lt"], "aten::le.Tensor": ["le"], "aten::le.Scalar": ["le"],
+    "aten::gt.Tensor": ["gt"], "aten::gt.Scalar": ["gt"], "aten::ge.Tensor": ["ge"], "aten::ge.Scalar": ["ge"],
+    "aten::where.self": ["where"], "aten::_to_copy.default": ["softmax.with_dtype"],
+    "aten::clone.default": ["clone"], "aten::lift_fresh_copy.default": ["clone"],
+    "aten::alias.default": ["view"], "aten::detach.default": ["nn.functional.dropout"],
+    "aten::view.default": ["view"], "aten::_unsafe_view.default": ["matmul"],
+    "aten::reshape.default": ["reshape"], "aten::squeeze.dim": ["squeeze"], "aten::squeeze.dims": ["squeeze.multiple"],
+    "aten::squeeze.default": ["squeeze"], "aten::unsqueeze.default": ["unsqueeze"],
+    "aten::flatten.using_ints": ["flatten"],
+    "aten::permute.default": ["permute"], "aten::t.default": ["t"], "aten::transpose.int": ["transpose"],
+    "aten::expand.default": ["expand"],
+    "aten::sum.dim_IntList": ["sum"], "aten::sum.default": ["sum"],
+    "aten::amax.default": ["amax", "softmax"], "aten::max.default": ["max.reduction_no_dim"],
+    "aten::mean.dim": ["mean"], "aten::mean.default": ["mean"],
+    "aten::var_mean.correction": ["var_mean", "nn.functional.layer_norm"], "aten::var.correction": ["var"],
+    "aten::mm.default": ["mm"], "aten::bmm.default": ["bmm"], "aten::addmm.default": ["addmm"],
+    "aten::full.default": ["full"], "aten::scalar_tensor.default": ["scalar_tensor"],
+    "aten::full_like.default": ["full_like"], "aten::zeros_like.default": ["zeros_like"],
+    "aten::zeros.default": ["zeros"], "aten::ones_like.default": ["ones_like"], "aten::ones.default": ["ones"],
+}
+# Composite ops that reach graphopt decomposed into the natives above.
+DECOMPOSED = ["softmax", "log_softmax", "nn.functional.gelu", "nn.functional.layer_norm",
+              "nn.functional.silu", "nn.functional.hardtanh", "nn.functional.leaky_relu",
+              "nn.functional.batch_norm", "nn.functional.group_norm", "masked_fill",
+              "nn.functional.mse_loss", "nn.functional.rms_norm", "lerp", "addcmul", "baddbmm",
+              "nn.functional.linear", "matmul", "square"]
+
+
+def _full_name(op):
+    return f"{op.name}.{op.variant_test_name}" if op.variant_test_name else op.name
+
+
+def _names():
+    names = {n for ns in NATIVE_COVERAGE.values() for n in ns} | set(DECOMPOSED)
+    return sorted(names)
+
+
+OPS = {_full_name(o): o for o in op_db if _full_name(o) in set(_names())}
+RESULTS = {"ops": 0, "samples": 0, "backward": 0}
+
+
+def test_every_native_op_is_covered():
+    missing = sorted(set(supported_ops()) - set(NATIVE_COVERAGE))
+    assert not missing, f"native lowerings without an OpInfo in NATIVE_COVERAGE: {missing}"
+    unknown = sorted(set(_names()) - set(OPS))
+    assert not unknown, f"OpInfo names not in op_db: {unknown}"
+
+
+def _detached_copy(sample):
+    def copy(t):
+        if isinstance(t, torch.Tensor):
+            c = t.detach().clone()
+            return c.requires_grad_(t.requires_grad)
+        return t
+    return tree_map(copy, (sample.input, sample.args, sample.kwargs))
+
+
+def _float_outputs(out):
+    leaves, _ = tree_flatten(out)
+    return [t for t in leaves if isinstance(t, torch.Tensor) and t.is_floating_point()]
+
+
+def _to64(tree):
+    def conv(t):
+        if isinstance(t, torch.Tensor):
+            c = t.detach().clone()
+            if c.is_floating_point():
+                c = c.double()
+            return c.requires_grad_(t.requires_grad)
+        return t
+    return tree_map(conv, tree)
+
+
+def _grads(fn, inputs, seed):
+    """Forward outputs and the gradients of a weighted sum of the float outputs."""
+    out = fn(*inputs)
+    outs = [o for o in _float_outputs(out) if o.requires_grad]
+    leaves = [t for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not outs or not leaves:
+        return out, None
+    torch.manual_seed(seed)
+    weights = [torch.randn(o.shape, dtype=torch.float32).to(o.dtype) for o in outs]
+    loss = sum((o * w).sum() for o, w in zip(outs, weights))
+    return out, torch.autograd.grad(loss, leaves, allow_unused=True)
+
+
+def _check(got, ref, ref64, what):
+    """graphopt must match eager; where eager itself is off the float64 result
+    by more than the tolerance (rounding noise an exact computation does not
+    have), graphopt must be at least as close to float64 as eager is."""
+    try:
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5, equal_nan=True)
+        return
+    except AssertionError as mismatch:
+        exact = ref64()
+        for g, r, e in zip(tree_flatten(got)[0], tree_flatten(ref)[0], tree_flatten(exact)[0]):
+            if not isinstance(g, torch.Tensor) or not g.is_floating_point():
+                torch.testing.assert_close(g, r, msg=lambda m: f"{what}: {m}")
+                continue
+            err_g = (g.double() - e).abs().nan_to_num(0.0)
+            err_r = (r.double() - e).abs().nan_to_num(0.0)
+            worse = err_g > 2 * err_r + 1e-5 + 1e-5 * e.abs()
+            assert not worse.any(), (
+                f"{what}: graphopt is further from float64 than eager: max |graphopt - f64| "
+                f"{err_g.max().item():.3g}, max |eager - f64| {err_r.max().item():.3g}\n{mismatch}")
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_opinfo_samples_match_eager(name):
+    op = OPS[name]
+    samples = list(op.sample_inputs("cpu", torch.float32, requires_grad=op.supports_autograd))
+    if not FULL:
+        samples = samples[:SAMPLES_PER_OP]
+    assert samples, f"{name} has no fp32 samples"
+    RESULTS["ops"] += 1
+    fn = lambda inp, args, kwargs: op.op(inp, *args, **kwargs)  # noqa: E731
+    for i, sample in enumerate(samples):
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, backend="graphopt", options={"strict": True})
+        where = f"{name} sample {i}: {sample}"
+        triple = (sample.input, sample.args, sample.kwargs)
+        backward = op.supports_autograd
+        if backward:
+            ref, ref_g = _grads(fn, _detached_copy(sample), i)
+            got, got_g = _grads(compiled, _detached_copy(sample), i)
+        else:
+            with torch.no_grad():
+                ref, got = fn(*_detached_copy(sample)), compiled(*_detached_copy(sample))
+            ref_g = got_g = None
+        exact = lambda: _grads(fn, _to64(triple), i) if backward else (fn(*_to64(triple)), None)  # noqa: E731
+        _check(got, ref, lambda: exact()[0], f"{where}: forward")
+        RESULTS["samples"] += 1
+        if ref_g is None:
+            continue
+        assert got_g is not None, f"{where}: compiled output lost its gradient"
+        for k, (g, r) in enumerate(zip(got_g, ref_g)):
+            assert (g is None) == (r is None), f"{where}: gradient {k} presence differs"
+            if r is not None:
+                _check(g, r, lambda k=k: exact()[1][k], f"{where}: gradient {k}")
+        RESULTS["backward"] += 1
+    stats = graphopt.compiled_graphs()
+    assert all(s.fallback is None for s in stats)
