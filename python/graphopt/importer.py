@@ -340,9 +340,11 @@ class Importer:
                               "kwargs": {k: encode(v) for k, v in node.kwargs.items()}})
         val = node.meta.get("val")
         results = list(_flatten(val)) if isinstance(val, (tuple, list)) else [val]
-        if not all(isinstance(r, torch.Tensor) for r in results):
+        if not all(r is None or isinstance(r, torch.Tensor) for r in results):
             raise Unsupported(f"{node.name} ({_op_name(node.target)}) returns non-tensors")
-        res = [V("", _static_shape(r), r.dtype) for r in results]
+        # Optional results torch leaves as None (e.g. unrequested gradients)
+        # are not op results; the runtime drops them the same way.
+        res = [V("", _static_shape(r), r.dtype) for r in results if r is not None]
         in_types = ", ".join(o.type for o in operands)
         out_types = ", ".join(r.type for r in res)
         name = f"%v{self.p.counter}"
@@ -356,7 +358,11 @@ class Importer:
             return ()
         if len(res) == 1 and not isinstance(val, (tuple, list)):
             return V(name, res[0].shape, res[0].dtype)
-        return tuple(V(f"{name}#{i}", r.shape, r.dtype) for i, r in enumerate(res))
+        if len(res) == 1:
+            values = iter([V(name, res[0].shape, res[0].dtype)])
+        else:
+            values = iter([V(f"{name}#{i}", r.shape, r.dtype) for i, r in enumerate(res)])
+        return tuple(None if r is None else next(values) for r in results)
 
 
 def _op_name(target) -> str:

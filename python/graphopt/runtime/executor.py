@@ -121,7 +121,7 @@ class CompiledGraph:
                 if len(outs) == 1 and isinstance(result, torch.Tensor):
                     env[outs[0]] = result
                 else:
-                    flat = [r for r in _flatten(result)]
+                    flat = [r for r in _flatten(result) if r is not None]
                     for o, r in zip(outs, flat):
                         env[o] = r
             return run
