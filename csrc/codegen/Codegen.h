@@ -25,6 +25,9 @@ mlir::FailureOr<std::string> buildLaunchPlan(mlir::func::FuncOp func);
 /// The C type of a tensor element type ("float", "int64_t", ...), or failure.
 mlir::FailureOr<std::string> cTypeOf(mlir::Type elementType);
 
+/// The C type of a buffer element: like cTypeOf, but uint16_t for bf16.
+std::string storageTypeOf(mlir::Type elementType);
+
 /// The short dtype name the runtime maps to torch ("f32", "i64", "i1", ...).
 std::string dtypeName(mlir::Type elementType);
 

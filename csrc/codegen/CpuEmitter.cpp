@@ -22,7 +22,7 @@ using namespace mlir;
 using namespace graphopt;
 
 FailureOr<std::string> graphopt::cTypeOf(Type t) {
-  if (t.isF32())
+  if (t.isF32() || t.isBF16()) // bf16 values are computed in float
     return std::string("float");
   if (t.isF64())
     return std::string("double");
@@ -35,6 +35,10 @@ FailureOr<std::string> graphopt::cTypeOf(Type t) {
              "_t";
   }
   return failure();
+}
+
+std::string graphopt::storageTypeOf(Type t) {
+  return t.isBF16() ? std::string("uint16_t") : *cTypeOf(t);
 }
 
 std::string graphopt::dtypeName(Type t) {
@@ -105,11 +109,11 @@ public:
     SmallVector<std::string> params;
     for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
       argName[arg] = "in" + std::to_string(i);
-      params.push_back("const " + *cTypeOf(elemOf(arg)) + " *__restrict in" +
-                       std::to_string(i));
+      params.push_back("const " + storageTypeOf(elemOf(arg)) +
+                       " *__restrict in" + std::to_string(i));
     }
     for (auto [i, v] : llvm::enumerate(yield.getValues()))
-      params.push_back(*cTypeOf(elemOf(v)) + " *__restrict out" +
+      params.push_back(storageTypeOf(elemOf(v)) + " *__restrict out" +
                        std::to_string(i));
     code += "extern \"C\" void " + name + "(" + llvm::join(params, ", ") +
             ") {\n";
@@ -163,7 +167,8 @@ public:
       FailureOr<std::string> val = eval(v, idx);
       if (failed(val))
         return failure();
-      line(llvm::formatv("out{0}[{1}] = {2};", i, flat, *val).str());
+      line(llvm::formatv("out{0}[{1}] = {2};", i, flat, store(elemOf(v), *val))
+               .str());
     }
     scopes.pop_back();
     while (depth > 1) {
@@ -186,6 +191,11 @@ private:
   DenseMap<Value, std::string> argName;
   // Values already computed in an enclosing loop scope, by (value, index).
   SmallVector<std::map<std::pair<void *, std::string>, std::string>> scopes;
+
+  /// A computed value as the output buffer stores it.
+  static std::string store(Type t, const std::string &value) {
+    return t.isBF16() ? "graphopt_math::f32_to_bf16(" + value + ")" : value;
+  }
 
   void line(const std::string &s) {
     code += std::string(2 * depth, ' ') + s + "\n";
@@ -249,8 +259,11 @@ private:
 
   FailureOr<std::string> compute(Value v, const Index &idx) {
     Type t = elemOf(v);
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      return fresh(t, argName[arg] + "[" + linearize(idx, shapeOf(v)) + "]");
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      std::string load = argName[arg] + "[" + linearize(idx, shapeOf(v)) + "]";
+      return fresh(t, t.isBF16() ? "graphopt_math::bf16_to_f32(" + load + ")"
+                                 : load);
+    }
     Operation *op = v.getDefiningOp();
     std::string cty = *cTypeOf(t);
     auto operand = [&](unsigned i) -> FailureOr<std::string> {
@@ -322,8 +335,12 @@ private:
             })
             .Case([&](WhereOp) { return a[0] + " ? " + a[1] + " : " + a[2]; })
             .Case([&](CastOp) {
-              return t.isInteger(1) ? "(" + a[0] + " != 0)"
-                                    : "static_cast<" + cty + ">(" + a[0] + ")";
+              if (t.isInteger(1))
+                return "(" + a[0] + " != 0)";
+              if (t.isBF16()) // eager rounds here: so do we
+                return "graphopt_math::round_bf16(static_cast<float>(" + a[0] +
+                       "))";
+              return "static_cast<" + cty + ">(" + a[0] + ")";
             })
             .Default([](Operation *) { return std::string(); });
     if (expr.empty())
@@ -448,8 +465,9 @@ private:
       line("}");
     }
     line(llvm::formatv("for (int64_t j = 0; j < cn; ++j) out0[o * {0} + c0 + j] "
-                       "= ({1})acc[j];",
-                       inner, r.cty)
+                       "= {1};",
+                       inner,
+                       store(elemOf(r.input), "(" + r.cty + ")acc[j]"))
              .str());
     --depth;
     line("}");

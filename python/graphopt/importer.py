@@ -32,8 +32,8 @@ _DTYPES = {
     torch.complex64: "complex<f32>", torch.complex128: "complex<f64>",
 }
 # Element types the kernels compute in; anything else goes through torch.
-NATIVE_DTYPES = {torch.float32, torch.float64, torch.int64, torch.int32, torch.int16,
-                 torch.int8, torch.uint8, torch.bool}
+NATIVE_DTYPES = {torch.float32, torch.float64, torch.bfloat16, torch.int64, torch.int32,
+                 torch.int16, torch.int8, torch.uint8, torch.bool}
 
 
 def mlir_dtype(dtype: torch.dtype) -> str:

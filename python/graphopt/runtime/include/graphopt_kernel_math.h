@@ -88,6 +88,25 @@ GRAPHOPT_INLINE float sigmoid(float x) {
   return 1.0f / (1.0f + graphopt_math::exp(-x));
 }
 
+/// bfloat16 storage: kernels compute in float and round once when storing.
+GRAPHOPT_INLINE float bf16_to_f32(uint16_t h) {
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/// Round to nearest even, NaN to the canonical quiet NaN, as torch does.
+GRAPHOPT_INLINE uint16_t f32_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  uint16_t rounded = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+  return f != f ? (uint16_t)0x7FC0 : rounded;
+}
+
+/// A float rounded to the nearest bfloat16 (an explicit cast inside a kernel).
+GRAPHOPT_INLINE float round_bf16(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+
 // Double precision stays with the C library (correctly rounded enough).
 GRAPHOPT_INLINE double exp(double x) { return std::exp(x); }
 GRAPHOPT_INLINE double erf(double x) { return std::erf(x); }
