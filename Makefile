@@ -23,7 +23,7 @@ export GRAPHOPT_OPT   := $(BUILD)/csrc/tools/graphopt-opt
 CXX_SOURCES := $(shell find csrc passes -name '*.cpp' -o -name '*.h' -o -name '*.td' -o -name CMakeLists.txt) \
                CMakeLists.txt cmake/GraphOptMLIR.cmake pyproject.toml
 
-.PHONY: all deps venv build test demo lit ctest pytest clean
+.PHONY: all deps venv build test demo lit ctest pytest docs clean
 
 all: build
 
@@ -73,6 +73,10 @@ test: build ctest pytest
 
 demo: build
 	$(PY) examples/mlp_demo.py
+
+# Pages generated from the code.
+docs: build
+	$(PY) -m graphopt.ops_doc > docs/ops.md
 
 clean:
 	rm -rf build

@@ -32,15 +32,13 @@ aten = torch.ops.aten
 
 # Core ATen, plus the composite ops whose pieces graphopt fuses better than
 # torch's single kernels run them (GELU, LayerNorm and their backwards).
-DECOMPOSITIONS = {
-    **core_aten_decompositions(),
-    **get_decompositions([
-        aten.gelu, aten.gelu_backward, aten.native_layer_norm, aten.native_layer_norm_backward,
-        aten._softmax, aten._log_softmax, aten.native_batch_norm,
-        aten._native_batch_norm_legit_functional, aten.native_group_norm,
-        aten.hardtanh, aten.leaky_relu,
-    ]),
-}
+EXTRA_DECOMPOSITIONS = [
+    aten.gelu, aten.gelu_backward, aten.native_layer_norm, aten.native_layer_norm_backward,
+    aten._softmax, aten._log_softmax, aten.native_batch_norm,
+    aten._native_batch_norm_legit_functional, aten.native_group_norm,
+    aten.hardtanh, aten.leaky_relu,
+]
+DECOMPOSITIONS = {**core_aten_decompositions(), **get_decompositions(EXTRA_DECOMPOSITIONS)}
 
 
 @dataclass
