@@ -9,6 +9,8 @@
 
 #include "llvm/Support/JSON.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace graphopt;
 namespace json = llvm::json;
@@ -116,8 +118,14 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
         return op.emitOpError() << "only splat constants can run outside kernels";
       step["kind"] = "constant";
       Attribute s = dense.getSplatValue<Attribute>();
-      if (auto f = dyn_cast<FloatAttr>(s))
-        step["value"] = f.getValueAsDouble();
+      if (auto f = dyn_cast<FloatAttr>(s)) {
+        // JSON has no inf/nan: those travel as the strings Python's float() reads.
+        double d = f.getValueAsDouble();
+        if (std::isfinite(d))
+          step["value"] = d;
+        else
+          step["value"] = std::isnan(d) ? "nan" : (d > 0 ? "inf" : "-inf");
+      }
       else if (dense.getElementType().isInteger(1))
         step["value"] = (int64_t)cast<IntegerAttr>(s).getValue().getZExtValue();
       else

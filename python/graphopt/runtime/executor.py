@@ -109,6 +109,7 @@ class CompiledGraph:
         if kind == "constant":
             v = self.values[outs[0]]
             dtype, shape, value = _torch_dtype(v["dtype"]), v["shape"], step["value"]
+            value = float(value) if isinstance(value, str) else value  # "inf", "-inf", "nan"
             return lambda env: env.__setitem__(outs[0], torch.full(shape, value, dtype=dtype))
         if kind == "extern":
             op = _resolve_op(step["callee"])
