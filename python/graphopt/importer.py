@@ -490,6 +490,41 @@ for _pred in ("eq", "ne", "lt", "le", "gt", "ge"):
         lambda im, out, a, b, _p=_pred: im.compare(_p, a, b))
 
 
+def _truth(im, x) -> V:
+    """x != 0 as a bool tensor (Python scalars become rank-0 constants)."""
+    if isinstance(x, V) and x.dtype == torch.bool:
+        return x
+    return im.compare("ne", x, False if isinstance(x, bool) else 0)
+
+
+@_handles(aten.logical_and.default, aten.bitwise_and.Tensor)
+def _and(im, out, a, b):
+    if out[1] != torch.bool:
+        return None  # integer bitwise ops run through torch
+    return im.binary("mul", _truth(im, a), _truth(im, b), torch.bool, out[0])
+
+
+@_handles(aten.logical_or.default, aten.bitwise_or.Tensor)
+def _or(im, out, a, b):
+    if out[1] != torch.bool:
+        return None
+    return im.binary("max", _truth(im, a), _truth(im, b), torch.bool, out[0])
+
+
+@_handles(aten.logical_xor.default, aten.bitwise_xor.Tensor)
+def _xor(im, out, a, b):
+    if out[1] != torch.bool:
+        return None
+    return im.compare("ne", _truth(im, a), _truth(im, b))
+
+
+@_handles(aten.logical_not.default, aten.bitwise_not.default)
+def _not(im, out, x):
+    if out[1] != torch.bool:
+        return None
+    return im.compare("eq", _truth(im, x), False)
+
+
 @_handles(aten.where.self)
 def _where(im, out, c, a, b):
     return im.where(c, a, b, out[1], out[0])

@@ -51,6 +51,10 @@ NATIVE_COVERAGE = {
     "aten::mean.dim": ["mean"], "aten::mean.default": ["mean"],
     "aten::var_mean.correction": ["var_mean", "nn.functional.layer_norm"], "aten::var.correction": ["var"],
     "aten::mm.default": ["mm"], "aten::bmm.default": ["bmm"], "aten::addmm.default": ["addmm"],
+    "aten::logical_and.default": ["logical_and"], "aten::logical_or.default": ["logical_or"],
+    "aten::logical_xor.default": ["logical_xor"], "aten::logical_not.default": ["logical_not"],
+    "aten::bitwise_and.Tensor": ["bitwise_and"], "aten::bitwise_or.Tensor": ["bitwise_or"],
+    "aten::bitwise_xor.Tensor": ["bitwise_xor"], "aten::bitwise_not.default": ["bitwise_not"],
     "aten::full.default": ["full"], "aten::scalar_tensor.default": ["scalar_tensor"],
     "aten::full_like.default": ["full_like"], "aten::zeros_like.default": ["zeros_like"],
     "aten::zeros.default": ["zeros"], "aten::ones_like.default": ["ones_like"], "aten::ones.default": ["ones"],
@@ -72,7 +76,13 @@ def _names():
     return sorted(names)
 
 
+# OpInfos run in fp32, except these, which have no fp32 samples.
+BOOL_OPINFOS = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"}
 OPS = {_full_name(o): o for o in op_db if _full_name(o) in set(_names())}
+
+
+def _dtype(name):
+    return torch.bool if name in BOOL_OPINFOS else torch.float32
 RESULTS = {"ops": 0, "samples": 0, "backward": 0}
 
 
@@ -145,10 +155,12 @@ def _check(got, ref, ref64, what):
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_opinfo_samples_match_eager(name):
     op = OPS[name]
-    samples = list(op.sample_inputs("cpu", torch.float32, requires_grad=op.supports_autograd))
+    dtype = _dtype(name)
+    grad = op.supports_autograd and dtype.is_floating_point
+    samples = list(op.sample_inputs("cpu", dtype, requires_grad=grad))
     if not FULL:
         samples = samples[:SAMPLES_PER_OP]
-    assert samples, f"{name} has no fp32 samples"
+    assert samples, f"{name} has no {dtype} samples"
     RESULTS["ops"] += 1
     fn = lambda inp, args, kwargs: op.op(inp, *args, **kwargs)  # noqa: E731
     for i, sample in enumerate(samples):
@@ -156,7 +168,7 @@ def test_opinfo_samples_match_eager(name):
         compiled = torch.compile(fn, backend="graphopt", options={"strict": True})
         where = f"{name} sample {i}: {sample}"
         triple = (sample.input, sample.args, sample.kwargs)
-        backward = op.supports_autograd
+        backward = grad
         if backward:
             ref, ref_g = _grads(fn, _detached_copy(sample), i)
             got, got_g = _grads(compiled, _detached_copy(sample), i)
