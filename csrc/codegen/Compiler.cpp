@@ -45,6 +45,22 @@ private:
   std::string &out;
 };
 
+/// `file:line:col` like a compiler, `name (file:line:col)` for FX nodes.
+std::string formatLoc(Location loc) {
+  if (auto f = dyn_cast<FileLineColLoc>(loc))
+    return (f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
+            std::to_string(f.getColumn()));
+  if (auto n = dyn_cast<NameLoc>(loc)) {
+    std::string inner = formatLoc(n.getChildLoc());
+    return n.getName().str() + (inner.empty() ? "" : " (" + inner + ")");
+  }
+  if (auto c = dyn_cast<CallSiteLoc>(loc))
+    return formatLoc(c.getCallee());
+  if (auto f = dyn_cast<FusedLoc>(loc))
+    return f.getLocations().empty() ? "" : formatLoc(f.getLocations().front());
+  return "";
+}
+
 std::string printOp(Operation *op) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -73,12 +89,12 @@ Artifact graphopt::compileModule(const std::string &mlirText,
   std::string diagnostics;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
     llvm::raw_string_ostream os(diagnostics);
-    os << diag.getLocation() << ": "
+    os << formatLoc(diag.getLocation()) << ": "
        << (diag.getSeverity() == DiagnosticSeverity::Error ? "error: "
                                                            : "note: ")
        << diag << "\n";
     for (Diagnostic &note : diag.getNotes())
-      os << note.getLocation() << ": note: " << note << "\n";
+      os << formatLoc(note.getLocation()) << ": note: " << note << "\n";
     return success();
   });
 

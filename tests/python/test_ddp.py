@@ -54,7 +54,6 @@ def _rank_main(rank: int, world: int, port: int, out_dir: str, test_dir: str):
 
 
 def test_ddp_two_ranks_match_eager(tmp_path):
-    pytest.importorskip("transformers")
     test_dir = os.path.dirname(os.path.abspath(__file__))
     mp.spawn(_rank_main, args=(2, _free_port(), str(tmp_path), test_dir), nprocs=2, join=True)
     for rank in range(2):

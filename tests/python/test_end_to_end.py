@@ -216,3 +216,30 @@ def test_unknown_ops_like_rfft_compile_and_match():
         torch.testing.assert_close(p.grad, q.grad, **TOL)
     forward = graphopt.compiled_graphs()[0]
     assert "aten::_fft_r2c.default" in forward.extern_ops and forward.kernels > 0
+
+
+def test_repro_replays_a_real_compiler_error(tmp_path, monkeypatch):
+    # Corrupt the imported IR (a result type that contradicts its uses): the C++ side
+    # reports the located error, the graph runs eagerly, and the repro's
+    # graphopt-opt command fails the same way.
+    from graphopt import backend as be
+    real_import = be.import_graph
+
+    def corrupting_import(gm, name):
+        g = real_import(gm, name)
+        g.mlir = g.mlir.replace("tensor<8xf32>) -> tensor<8xf32>", "tensor<8xf32>) -> tensor<9xf32>", 1)
+        return g
+    monkeypatch.setattr(be, "import_graph", corrupting_import)
+    fn = lambda x: x.exp() + x  # noqa: E731
+    x = torch.randn(8)
+    with pytest.warns(UserWarning, match=r"runs eagerly: CompileError: parsing the imported module failed"):
+        out = torch.compile(fn, backend="graphopt", options={"dump_dir": str(tmp_path)})(x)
+    torch.testing.assert_close(out, fn(x))
+    repro = next(tmp_path.glob("*-failure-*"))
+    info = json.loads((repro / "repro.json").read_text())
+    assert info["failed_pass"] == "parse"
+    assert "graph.mlir:5:" in info["error"] and "expects different type than prior uses" in info["error"]
+    tool = os.environ.get("GRAPHOPT_OPT", "build/dev/csrc/tools/graphopt-opt")
+    cmd = info["command"].replace("graphopt-opt", tool, 1).split()
+    replay = subprocess.run(cmd, capture_output=True, text=True)
+    assert replay.returncode == 1 and "expects different type than prior uses" in replay.stderr

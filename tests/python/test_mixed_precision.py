@@ -47,7 +47,6 @@ def test_mlp_block_autocast_bf16():
 
 
 def test_gpt2_autocast_bf16():
-    pytest.importorskip("transformers")
     eager, model = gpt2(), gpt2()
     g = torch.Generator().manual_seed(1)
     batches = [torch.randint(0, 256, (2, 32), generator=g) for _ in range(5)]

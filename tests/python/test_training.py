@@ -28,7 +28,6 @@ def train_pair(eager, model, batches, loss_fn):
 
 
 def test_gpt2_trains_like_eager():
-    pytest.importorskip("transformers")
     eager, model = gpt2(), gpt2()
     eager.train(), model.train()
     g = torch.Generator().manual_seed(1)
@@ -65,7 +64,6 @@ def test_resnet_with_batchnorm_trains_like_eager():
 def test_gpt2_with_dropout_matches_eager_under_the_same_seed():
     # Dropout runs through torch (an extern), drawing from the same RNG stream
     # in the same order as eager, so seeded runs match exactly.
-    pytest.importorskip("transformers")
     from transformers import GPT2LMHeadModel
     from models import gpt2_config
     cfg = gpt2_config()
