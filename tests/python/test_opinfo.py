@@ -14,6 +14,7 @@ from torch.testing._internal.common_methods_invocations import op_db
 from torch.utils._pytree import tree_flatten, tree_map
 
 import graphopt
+from compare import check, to64
 from graphopt.importer import supported_ops
 
 FULL = os.environ.get("GRAPHOPT_OPINFO_FULL", "") not in ("", "0")
@@ -107,17 +108,6 @@ def _float_outputs(out):
     return [t for t in leaves if isinstance(t, torch.Tensor) and t.is_floating_point()]
 
 
-def _to64(tree):
-    def conv(t):
-        if isinstance(t, torch.Tensor):
-            c = t.detach().clone()
-            if c.is_floating_point():
-                c = c.double()
-            return c.requires_grad_(t.requires_grad)
-        return t
-    return tree_map(conv, tree)
-
-
 def _grads(fn, inputs, seed):
     """Forward outputs and the gradients of a weighted sum of the float outputs."""
     out = fn(*inputs)
@@ -129,27 +119,6 @@ def _grads(fn, inputs, seed):
     weights = [torch.randn(o.shape, dtype=torch.float32).to(o.dtype) for o in outs]
     loss = sum((o * w).sum() for o, w in zip(outs, weights))
     return out, torch.autograd.grad(loss, leaves, allow_unused=True)
-
-
-def _check(got, ref, ref64, what):
-    """graphopt must match eager; where eager itself is off the float64 result
-    by more than the tolerance (rounding noise an exact computation does not
-    have), graphopt must be at least as close to float64 as eager is."""
-    try:
-        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5, equal_nan=True)
-        return
-    except AssertionError as mismatch:
-        exact = ref64()
-        for g, r, e in zip(tree_flatten(got)[0], tree_flatten(ref)[0], tree_flatten(exact)[0]):
-            if not isinstance(g, torch.Tensor) or not g.is_floating_point():
-                torch.testing.assert_close(g, r, msg=lambda m: f"{what}: {m}")
-                continue
-            err_g = (g.double() - e).abs().nan_to_num(0.0)
-            err_r = (r.double() - e).abs().nan_to_num(0.0)
-            worse = err_g > 2 * err_r + 1e-5 + 1e-5 * e.abs()
-            assert not worse.any(), (
-                f"{what}: graphopt is further from float64 than eager: max |graphopt - f64| "
-                f"{err_g.max().item():.3g}, max |eager - f64| {err_r.max().item():.3g}\n{mismatch}")
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -176,8 +145,8 @@ def test_opinfo_samples_match_eager(name):
             with torch.no_grad():
                 ref, got = fn(*_detached_copy(sample)), compiled(*_detached_copy(sample))
             ref_g = got_g = None
-        exact = lambda: _grads(fn, _to64(triple), i) if backward else (fn(*_to64(triple)), None)  # noqa: E731
-        _check(got, ref, lambda: exact()[0], f"{where}: forward")
+        exact = lambda: _grads(fn, to64(triple), i) if backward else (fn(*to64(triple)), None)  # noqa: E731
+        check(got, ref, lambda: exact()[0], f"{where}: forward")
         RESULTS["samples"] += 1
         if ref_g is None:
             continue
@@ -185,7 +154,7 @@ def test_opinfo_samples_match_eager(name):
         for k, (g, r) in enumerate(zip(got_g, ref_g)):
             assert (g is None) == (r is None), f"{where}: gradient {k} presence differs"
             if r is not None:
-                _check(g, r, lambda k=k: exact()[1][k], f"{where}: gradient {k}")
+                check(g, r, lambda k=k: exact()[1][k], f"{where}: gradient {k}")
         RESULTS["backward"] += 1
     stats = graphopt.compiled_graphs()
     assert all(s.fallback is None for s in stats)
