@@ -23,7 +23,7 @@ export GRAPHOPT_OPT   := $(BUILD)/csrc/tools/graphopt-opt
 CXX_SOURCES := $(shell find csrc passes -name '*.cpp' -o -name '*.h' -o -name '*.td' -o -name CMakeLists.txt) \
                CMakeLists.txt cmake/GraphOptMLIR.cmake pyproject.toml
 
-.PHONY: all deps venv build test demo lit ctest pytest docs clean
+.PHONY: all deps venv build test demo lit ctest pytest docs sanitize fuzz clean
 
 all: build
 
@@ -73,6 +73,32 @@ test: build ctest pytest
 
 demo: build
 	$(PY) examples/mlp_demo.py
+
+# ASan + UBSan build of the C++ (tools, unit tests, lit); any report fails it.
+SAN_BUILD := $(CURDIR)/build/sanitize
+sanitize: $(VENV)/.ready
+	cmake -G Ninja -S . -B $(SAN_BUILD) -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRAPHOPT_SANITIZE=ON -DGRAPHOPT_BUILD_PYTHON=OFF >/dev/null
+	ninja -C $(SAN_BUILD)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure
+
+# libFuzzer on the C++ entry point (graphopt._C.compile / graphopt-opt's
+# pipeline), seeded with every lit test and the adversarial seeds.
+FUZZ_BUILD   := $(CURDIR)/build/fuzz
+FUZZ_SECONDS ?= 600
+fuzz: build/.deps
+	@command -v clang++-22 >/dev/null || $(SUDO) apt-get install -y -qq clang-22 libclang-rt-22-dev
+	cmake -G Ninja -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-22 \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGRAPHOPT_FUZZ=ON -DGRAPHOPT_BUILD_PYTHON=OFF >/dev/null
+	ninja -C $(FUZZ_BUILD) graphopt-compile-fuzzer
+	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/artifacts
+	cp tests/fuzz/seeds/*.mlir $(FUZZ_BUILD)/corpus/
+	for f in $$(find tests/lit -name '*.mlir'); do cp $$f $(FUZZ_BUILD)/corpus/lit-$$(basename $$f); done
+	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/tests/graphopt-compile-fuzzer $(FUZZ_BUILD)/corpus \
+	  -dict=tests/fuzz/graphopt.dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 \
+	  -artifact_prefix=$(FUZZ_BUILD)/artifacts/ -print_final_stats=1
 
 # Pages generated from the code.
 docs: build

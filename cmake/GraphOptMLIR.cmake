@@ -22,8 +22,16 @@ set(GRAPHOPT_LLVM_LIBDIR "${LLVM_LIBRARY_DIR}")
 set(CMAKE_BUILD_RPATH "${GRAPHOPT_LLVM_LIBDIR}")
 set(CMAKE_INSTALL_RPATH "${GRAPHOPT_LLVM_LIBDIR}")
 
-if(GRAPHOPT_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
+# Sanitizers: every finding aborts, so ctest, lit and the fuzzer fail on it.
+if(GRAPHOPT_SANITIZE OR GRAPHOPT_FUZZ)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
+endif()
+if(GRAPHOPT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "GRAPHOPT_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++-22")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 add_compile_options(-Wall -Wno-unused-parameter)

@@ -18,6 +18,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace graphopt {
 #define GEN_PASS_DEF_GRAPHOPTPLANMEMORY
@@ -29,15 +30,13 @@ using namespace graphopt;
 
 namespace {
 
+/// Larger plans are certainly bugs; the bound keeps offset math far from
+/// int64 overflow.
+constexpr int64_t kMaxArenaBytes = int64_t(1) << 60;
+
 /// Ops whose results are fresh buffers the runtime takes from the arena.
 bool ownsStorage(Operation *op) {
   return isa<KernelOp, MatmulOp, BatchMatmulOp, AddmmOp>(op);
-}
-
-int64_t byteSize(Value v) {
-  auto ty = cast<RankedTensorType>(v.getType());
-  int64_t bits = ty.getElementType().getIntOrFloatBitWidth();
-  return ty.getNumElements() * ((bits + 7) / 8);
 }
 
 class PlanMemoryPass : public graphopt::impl::GraphOptPlanMemoryBase<PlanMemoryPass> {
@@ -106,9 +105,16 @@ public:
         const SetInfo &si = info[sets.getLeaderValue(r)];
         if (si.external)
           continue;
-        requests.push_back({byteSize(r), si.start, si.end});
+        std::optional<int64_t> bytes = checkedByteSize(r.getType());
+        if (!bytes || llvm::AddOverflow(naive, *bytes, naive) ||
+            naive > kMaxArenaBytes) {
+          op.emitOpError() << "result " << r.getType()
+                           << " has no static size the arena can hold "
+                              "(dynamic, not a number type, or over 2^60 bytes)";
+          return signalPassFailure();
+        }
+        requests.push_back({*bytes, si.start, si.end});
         planned.push_back(r);
-        naive += byteSize(r);
       }
     }
     MemoryPlan plan = planMemory(requests, alignment);

@@ -97,12 +97,23 @@ public:
       if (shapeOf(v) != ArrayRef<int64_t>(domain))
         return kernel.emitOpError()
                << "outputs of different shapes cannot share one loop nest";
-    for (Value v : llvm::concat<Value>(kernel.getInputs(), kernel.getResults()))
-      if (failed(cTypeOf(elemOf(v))) ||
-          !cast<RankedTensorType>(v.getType()).hasStaticShape())
+    // Every value the loops touch needs a static shape whose byte size fits
+    // int64 (indices are int64 arithmetic), and an element type we compute.
+    auto supported = [](Value v) {
+      auto t = dyn_cast<RankedTensorType>(v.getType());
+      return t && succeeded(cTypeOf(t.getElementType())) &&
+             checkedByteSize(t).has_value();
+    };
+    SmallVector<Value> touched(kernel.getInputs());
+    body.walk([&](Operation *op) {
+      for (Value r : op->getResults())
+        touched.push_back(r);
+    });
+    for (Value v : touched)
+      if (!supported(v))
         return kernel.emitOpError()
-               << "the CPU emitter needs static shapes and f32/f64/int/bool "
-                  "elements, got "
+               << "the CPU emitter needs static shapes of at most 2^63 bytes "
+                  "and f32/f64/bf16/int/bool elements, got "
                << v.getType();
 
     // Signature.
@@ -133,7 +144,7 @@ public:
     for (int64_t d = 0; d + 1 < rank; ++d)
       outer *= domain[d];
     int64_t inner = rank ? domain.back() : 1;
-    int64_t work = outer * inner * reductionWork(body);
+    double work = double(outer) * double(inner) * double(reductionWork(body));
     Index idx;
     depth = 1;
     if (rank > 0) {

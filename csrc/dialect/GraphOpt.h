@@ -10,6 +10,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+
 namespace graphopt::OpTrait {
 /// Ops computed one output element at a time (after broadcasting).
 template <typename ConcreteType>
@@ -32,6 +34,14 @@ inline bool isElementwise(mlir::Operation *op) {
 /// The numpy broadcast of two shapes, or failure if they are incompatible.
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// The element count of a static shape, or nullopt if a dim is dynamic or
+/// the count overflows int64 (hostile IR must not reach signed overflow).
+std::optional<int64_t> checkedNumElements(llvm::ArrayRef<int64_t> shape);
+
+/// The byte size of a static tensor of int/float elements, or nullopt when
+/// dynamic, of another element type, or overflowing.
+std::optional<int64_t> checkedByteSize(mlir::Type type);
 
 /// True if `from` broadcasts numpy-style to `to`.
 bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);

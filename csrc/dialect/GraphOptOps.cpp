@@ -10,6 +10,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace graphopt;
@@ -93,6 +94,25 @@ FailureOr<SmallVector<int64_t>> graphopt::broadcastShapes(ArrayRef<int64_t> a,
       return failure();
   }
   return out;
+}
+
+std::optional<int64_t> graphopt::checkedNumElements(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (ShapedType::isDynamic(d) || d < 0 || llvm::MulOverflow(n, d, n))
+      return std::nullopt;
+  return n;
+}
+
+std::optional<int64_t> graphopt::checkedByteSize(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || !t.getElementType().isIntOrFloat())
+    return std::nullopt;
+  std::optional<int64_t> n = checkedNumElements(t.getShape());
+  int64_t bytes = (t.getElementType().getIntOrFloatBitWidth() + 7) / 8, total;
+  if (!n || llvm::MulOverflow(*n, bytes, total))
+    return std::nullopt;
+  return total;
 }
 
 bool graphopt::broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
@@ -180,13 +200,17 @@ LogicalResult ReshapeOp::verify() {
   auto in = tensorType(getInput()), out = tensorType(getResult());
   if (in.getElementType() != out.getElementType())
     return emitOpError() << "changes the element type";
-  if (in.hasStaticShape() && out.hasStaticShape() &&
-      in.getNumElements() != out.getNumElements())
+  std::optional<int64_t> nIn = checkedNumElements(in.getShape());
+  std::optional<int64_t> nOut = checkedNumElements(out.getShape());
+  if (in.hasStaticShape() && out.hasStaticShape() && nIn != nOut) {
+    auto count = [](std::optional<int64_t> n) {
+      return n ? std::to_string(*n) : std::string("overflows int64");
+    };
     return emitOpError() << "changes the element count: "
-                         << shapeStr(in.getShape()) << " ("
-                         << in.getNumElements() << ") to "
-                         << shapeStr(out.getShape()) << " ("
-                         << out.getNumElements() << ")";
+                         << shapeStr(in.getShape()) << " (" << count(nIn)
+                         << ") to " << shapeStr(out.getShape()) << " ("
+                         << count(nOut) << ")";
+  }
   return success();
 }
 

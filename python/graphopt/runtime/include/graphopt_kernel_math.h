@@ -24,7 +24,7 @@ namespace graphopt_math {
 
 /// 2^n for n in [-126, 127], built from the exponent bits.
 GRAPHOPT_INLINE float exp2i(int32_t n) {
-  int32_t bits = (n + 127) << 23;
+  uint32_t bits = (uint32_t)(n + 127) << 23;
   float f;
   std::memcpy(&f, &bits, sizeof f);
   return f;
@@ -34,7 +34,9 @@ GRAPHOPT_INLINE float exp2i(int32_t n) {
 /// series to r^7, scaled by 2^n in two halves so results down to the
 /// smallest subnormal and up to overflow come out right.
 GRAPHOPT_INLINE float exp(float x) {
-  float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  // Clamped so that NaN becomes -104 here (no NaN reaches the int
+  // conversion below); the NaN itself is returned at the end.
+  float xc = x > -104.0f ? (x < 89.0f ? x : 89.0f) : -104.0f;
   // Round to nearest by adding and subtracting 1.5 * 2^23 (std::floor and
   // std::nearbyint do not vectorize without -ffast-math).
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
