@@ -9,7 +9,8 @@
 //   3. Grow the group over its producers, latest first (so a producer's
 //      in-group users are known before it is judged), taking a producer when
 //      its uses are all inside the group or it has the group's iteration
-//      shape, and no path through an outside op links it with the group.
+//      shape, and no path through outside ops (earlier groups contracted to
+//      one node each) links it with the group.
 //   4. Turn each group into a kernel op and re-sort the block.
 //
 //===----------------------------------------------------------------------===//
@@ -62,7 +63,6 @@ struct Group {
   Operation *root;
   SmallVector<int64_t> domain; // iteration shape
   llvm::SmallPtrSet<Operation *, 16> members;
-  int64_t minPos, maxPos;
 };
 
 class FusePass : public graphopt::impl::GraphOptFuseBase<FusePass> {
@@ -82,6 +82,8 @@ public:
       if (groupOf.count(op) || !isRoot(op))
         continue;
       groups.push_back(growGroup(op, groups.size()));
+      groupMembers.emplace_back(groups.back().members.begin(),
+                                groups.back().members.end());
     }
 
     for (Group &g : groups)
@@ -95,6 +97,7 @@ public:
 private:
   DenseMap<Operation *, int64_t> position;
   DenseMap<Operation *, size_t> groupOf;
+  std::vector<SmallVector<Operation *>> groupMembers; // of finished groups
 
   void duplicateViewsPerUse(Block &block) {
     for (Operation &op : llvm::make_early_inc_range(block)) {
@@ -118,7 +121,6 @@ private:
                                           : root->getResult(0);
     g.domain.assign(shapeOf(domainValue).begin(), shapeOf(domainValue).end());
     g.members.insert(root);
-    g.minPos = g.maxPos = position[root];
     groupOf[root] = id;
 
     auto later = [&](Operation *a, Operation *b) {
@@ -153,7 +155,6 @@ private:
       if (createsCycle(p, g))
         continue;
       g.members.insert(p);
-      g.minPos = std::min(g.minPos, position[p]);
       groupOf[p] = id;
       pushProducers(p);
     }
@@ -164,10 +165,18 @@ private:
 
   /// Taking `p` into `g` makes a cycle if an outside op depends on `p` and
   /// the group depends on that op, or an outside op depends on the group and
-  /// `p` depends on that op. Block order is topological, so both searches
-  /// stop at the group's position range.
+  /// `p` depends on that op. Groups formed earlier will each become one
+  /// kernel op, so they count as one node: reaching any of their members
+  /// reaches all of them. (That contraction is also why the searches cannot
+  /// stop at the group's position range.)
   bool createsCycle(Operation *p, const Group &g) {
-    // Forward: p -> outside op -> ... -> member.
+    auto expand = [&](Operation *op, SmallVectorImpl<Operation *> &stack) {
+      auto it = groupOf.find(op);
+      if (it != groupOf.end() && !g.members.contains(op))
+        for (Operation *m : groupMembers[it->second])
+          stack.push_back(m);
+    };
+    // Forward: p -> outside op(s) -> member.
     SmallVector<Operation *> stack;
     llvm::SmallPtrSet<Operation *, 32> seen;
     for (Operation *u : p->getUsers())
@@ -175,15 +184,16 @@ private:
         stack.push_back(u);
     while (!stack.empty()) {
       Operation *op = stack.pop_back_val();
-      if (!seen.insert(op).second || position[op] > g.maxPos)
+      if (!seen.insert(op).second)
         continue;
+      expand(op, stack);
       for (Operation *u : op->getUsers()) {
         if (g.members.contains(u))
           return true;
         stack.push_back(u);
       }
     }
-    // Backward: member -> outside op -> ... -> p.
+    // Backward: member -> outside op(s) -> p.
     seen.clear();
     for (Value v : p->getOperands())
       if (Operation *d = v.getDefiningOp())
@@ -191,8 +201,9 @@ private:
           stack.push_back(d);
     while (!stack.empty()) {
       Operation *op = stack.pop_back_val();
-      if (!seen.insert(op).second || position[op] < g.minPos)
+      if (!seen.insert(op).second)
         continue;
+      expand(op, stack);
       for (Value v : op->getOperands()) {
         Operation *d = v.getDefiningOp();
         if (!d)

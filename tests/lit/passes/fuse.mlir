@@ -132,3 +132,30 @@ func.func @views_only(%x: tensor<4x8xf32>) -> (tensor<8x4xf32>, tensor<2x4x8xf32
   %1 = graphopt.broadcast %x : tensor<4x8xf32> to tensor<2x4x8xf32>
   return %0, %1 : tensor<8x4xf32>, tensor<2x4x8xf32>
 }
+
+// -----
+
+// Earlier groups become one kernel each, so cycles through them count:
+// group B = {%b2, %b1, %broot} is formed first. Taking %a1 into %a2's group
+// would give A -> B (through %b1) -> extern -> A. The pass leaves %a1 in a
+// kernel of its own.
+// CHECK-LABEL: func.func @cycle_through_earlier_group
+// CHECK: %[[A1:.*]] = graphopt.kernel(%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.exp
+// CHECK-NEXT: graphopt.yield
+// CHECK: %[[B:.*]]:2 = graphopt.kernel(%arg1, %[[A1]], %arg2)
+// CHECK: %[[E:.*]] = graphopt.extern "aten::foo"(%[[B]]#0)
+// CHECK: graphopt.kernel(%[[A1]], %[[E]])
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.add
+// CHECK-NEXT: graphopt.yield
+func.func @cycle_through_earlier_group(%x: tensor<4x8xf32>, %y: tensor<2x4x8xf32>, %z: tensor<2x4x8xf32>) -> (tensor<4x8xf32>, tensor<2x4x8xf32>) {
+  %b2 = graphopt.tanh %y : tensor<2x4x8xf32>
+  %e = graphopt.extern "aten::foo"(%b2) {args = "[]"} : (tensor<2x4x8xf32>) -> tensor<4x8xf32>
+  %a1 = graphopt.exp %x : tensor<4x8xf32>
+  %b1 = graphopt.mul %a1, %z : (tensor<4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  %a2 = graphopt.add %a1, %e : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %broot = graphopt.add %b1, %b2 : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %a2, %broot : tensor<4x8xf32>, tensor<2x4x8xf32>
+}
