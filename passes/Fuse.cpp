@@ -68,6 +68,10 @@ struct Group {
 class FusePass : public graphopt::impl::GraphOptFuseBase<FusePass> {
 public:
   void runOnOperation() override {
+    // The pass object runs once per function: no state from the last one.
+    position.clear();
+    groupOf.clear();
+    groupMembers.clear();
     Block &block = getOperation().getBody().front();
     duplicateViewsPerUse(block);
 

@@ -1,20 +1,33 @@
-"""Compile one graph's kernels with g++ into a shared library, cached by content hash.
+"""Compile one graph's kernels with g++ into a shared library, cached on disk.
 
-The cache key covers the source, the compiler's identity and the flags, so a
-library is reused only when it would be rebuilt bit for bit. Entries are
-written to a temporary file and renamed into place, so concurrent processes
-never load a half-written library.
+Cache safety:
+- the key hashes the source, the support headers, the compiler and its
+  version, the flags and graphopt's version: a library is reused only when it
+  would be rebuilt bit for bit;
+- an entry is built in a temporary folder and renamed into place, under an
+  exclusive lock per key, so concurrent processes build it once and never see
+  a half-written file;
+- each library has a SHA-256 sidecar, checked before loading: a corrupted or
+  truncated entry is rebuilt;
+- the cache folder is created 0700 and used only when the current user owns
+  it and nobody else can write to it; a folder that is unsafe, read-only or
+  full makes graphopt compile into a private temporary folder instead (one
+  warning per process).
+Compilers run from an argument list, never through a shell.
 """
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import functools
 import hashlib
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 from .. import config
@@ -24,6 +37,8 @@ log = logging.getLogger("graphopt")
 # -fno-math-errno lets sqrt vectorize; no -ffast-math: results must match eager.
 CXXFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-std=c++17",
             "-shared", "-fPIC", "-w"]
+INCLUDE_DIR = Path(__file__).parent / "include"
+_warned: set = set()
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,9 +50,6 @@ def _compiler() -> tuple[str, str]:
     return cxx, version.splitlines()[0] if version else "unknown"
 
 
-INCLUDE_DIR = Path(__file__).parent / "include"
-
-
 @functools.lru_cache(maxsize=None)
 def _headers() -> str:
     """The support headers kernels include; part of every cache key."""
@@ -45,36 +57,120 @@ def _headers() -> str:
 
 
 def cache_key(source: str) -> str:
+    from .. import __version__
     cxx, version = _compiler()
     h = hashlib.sha256()
-    for part in (source, _headers(), cxx, version, " ".join(CXXFLAGS)):
+    for part in (source, _headers(), cxx, version, " ".join(CXXFLAGS), __version__):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]
 
 
-def _build(source: str, target: Path) -> None:
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, stacklevel=3)
+
+
+def _is_private_dir(path: Path) -> bool:
+    """Owned by us and writable by nobody else (so nobody can plant a library)."""
+    st = path.stat()
+    return st.st_uid == os.getuid() and not (st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def kernel_dir() -> Path | None:
+    """The cache's kernel folder, created 0700, or None if it cannot be used safely."""
+    root = config.cache_dir()
+    folder = root / "kernels"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for p in (root, folder):
+            if not _is_private_dir(p):
+                _warn_once(f"graphopt: cache folder {p} is writable by other users or not owned by "
+                           "you; compiling kernels without caching")
+                return None
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(f"{folder} is read-only")
+    except OSError as e:
+        _warn_once(f"graphopt: kernel cache unusable ({e}); compiling kernels without caching")
+        return None
+    return folder
+
+
+def _compile(source: str, out: Path) -> None:
     cxx, _ = _compiler()
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
-        src = Path(tmp) / "kernels.cpp"
-        src.write_text(source)
-        out = Path(tmp) / "kernels.so"
-        proc = subprocess.run([cxx, *CXXFLAGS, "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"g++ failed on graphopt's kernels:\n{proc.stderr[-4000:]}")
-        os.replace(out, target)
+    src = out.with_suffix(".cpp")
+    src.write_text(source)
+    proc = subprocess.run([cxx, *CXXFLAGS, "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"g++ failed on graphopt's kernels:\n{proc.stderr[-4000:]}")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _valid_entry(lib: Path, checksum: Path) -> bool:
+    try:
+        return lib.exists() and checksum.read_text().strip() == _digest(lib)
+    except OSError:
+        return False
+
+
+def _build_entry(source: str, folder: Path, key: str) -> Path:
+    """Builds (or finds) the cached library for `key` under a per-key lock."""
+    lib, checksum = folder / f"{key}.so", folder / f"{key}.sha256"
+    if _valid_entry(lib, checksum):
+        log.debug("kernel cache hit %s", lib)
+        return lib
+    with open(folder / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _valid_entry(lib, checksum):  # another process built it meanwhile
+            return lib
+        if lib.exists():
+            log.warning("graphopt: cached kernel library %s failed its checksum; rebuilding", lib)
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
+            out = Path(tmp) / "kernels.so"
+            _compile(source, out)
+            digest = _digest(out)
+            tmp_sum = Path(tmp) / "kernels.sha256"
+            tmp_sum.write_text(digest + "\n")
+            os.replace(out, lib)        # the library first, then its checksum:
+            os.replace(tmp_sum, checksum)  # a reader sees a valid pair or rebuilds
+    return lib
 
 
 @functools.lru_cache(maxsize=256)
 def load_kernel_library(source: str) -> ctypes.CDLL:
-    """The loaded library for `source`, compiled once per cache directory."""
+    """The loaded library for `source`, built once per cache folder."""
     key = cache_key(source)
-    path = config.cache_dir() / "kernels" / f"{key}.so"
-    if path.exists():
-        log.debug("kernel cache hit %s", path)
-    else:
-        log.debug("compiling kernels into %s", path)
-        _build(source, path)
-    return ctypes.CDLL(str(path))
+    folder = kernel_dir()
+    if folder is not None:
+        try:
+            return ctypes.CDLL(str(_build_entry(source, folder, key)))
+        except OSError as e:  # full disk, permissions changed under us
+            _warn_once(f"graphopt: kernel cache unusable ({e}); compiling kernels without caching")
+    private = Path(tempfile.mkdtemp(prefix="graphopt-kernels-"))  # 0700 by construction
+    out = private / f"{key}.so"
+    _compile(source, out)
+    return ctypes.CDLL(str(out))
+
+
+def cache_info() -> dict:
+    """What the kernel cache holds."""
+    folder = config.cache_dir() / "kernels"
+    libs = sorted(folder.glob("*.so")) if folder.exists() else []
+    return {"path": str(folder), "libraries": len(libs),
+            "bytes": sum(p.stat().st_size for p in libs)}
+
+
+def clear_cache() -> int:
+    """Removes every cached library; returns how many there were."""
+    folder = config.cache_dir() / "kernels"
+    if not folder.exists():
+        return 0
+    count = len(list(folder.glob("*.so")))
+    shutil.rmtree(folder)
+    load_kernel_library.cache_clear()
+    return count

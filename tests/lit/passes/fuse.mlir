@@ -159,3 +159,26 @@ func.func @cycle_through_earlier_group(%x: tensor<4x8xf32>, %y: tensor<2x4x8xf32
   %broot = graphopt.add %b1, %b2 : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
   return %a2, %broot : tensor<4x8xf32>, tensor<2x4x8xf32>
 }
+
+// -----
+
+// Two functions in one module: the pass keeps no state from the first one
+// (under ASan, stale state was a use-after-free found by the fuzzer).
+// CHECK-LABEL: func.func @first
+// CHECK: graphopt.kernel
+// CHECK-LABEL: func.func @second
+// CHECK: graphopt.kernel
+// CHECK: graphopt.kernel
+func.func @first(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = graphopt.exp %x : tensor<4xf32>
+  %1 = graphopt.neg %0 : tensor<4xf32>
+  return %1 : tensor<4xf32>
+}
+func.func @second(%x: tensor<4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %r = graphopt.reshape %x : tensor<4xf32> to tensor<1x4xf32>
+  %0 = graphopt.tanh %r : tensor<1x4xf32>
+  %1 = graphopt.matmul %0, %w : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  %2 = graphopt.exp %1 : tensor<1x4xf32>
+  %3 = graphopt.mul %2, %w : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %3 : tensor<4x4xf32>
+}
