@@ -99,6 +99,8 @@ fuzz: build/.deps
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/tests/graphopt-compile-fuzzer $(FUZZ_BUILD)/corpus \
 	  -dict=tests/fuzz/graphopt.dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 \
 	  -artifact_prefix=$(FUZZ_BUILD)/artifacts/ -print_final_stats=1
+	ninja -C $(FUZZ_BUILD) graphopt-opt
+	tests/fuzz/replay_opt.sh $(FUZZ_BUILD)/csrc/tools/graphopt-opt $(FUZZ_BUILD)/corpus
 
 # Pages generated from the code.
 docs: build
