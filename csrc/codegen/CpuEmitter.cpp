@@ -316,7 +316,7 @@ private:
             })
             .Case([&](ExpOp) { return "graphopt_math::exp(" + a[0] + ")"; })
             .Case([&](LogOp) { return "std::log(" + a[0] + ")"; })
-            .Case([&](TanhOp) { return "std::tanh(" + a[0] + ")"; })
+            .Case([&](TanhOp) { return "graphopt_math::tanh(" + a[0] + ")"; })
             .Case([&](ErfOp) { return "graphopt_math::erf(" + a[0] + ")"; })
             .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
             .Case([&](RsqrtOp) { return one + " / std::sqrt(" + a[0] + ")"; })

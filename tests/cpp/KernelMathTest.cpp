@@ -73,6 +73,17 @@ TEST(KernelMath, ErfWithinFourUlpEverywhere) {
   EXPECT_TRUE(std::isnan(graphopt_math::erf(NAN)));
 }
 
+TEST(KernelMath, TanhWithinFourUlp) {
+  float worst = 0;
+  double e = maxUlp([](float x) { return graphopt_math::tanh(x); },
+                    [](double x) { return std::tanh(x); }, -30.0f, 30.0f, &worst);
+  EXPECT_LE(e, 4.0) << "worst at x = " << worst;
+  EXPECT_EQ(graphopt_math::tanh(INFINITY), 1.0f);
+  EXPECT_EQ(graphopt_math::tanh(-INFINITY), -1.0f);
+  EXPECT_TRUE(std::isnan(graphopt_math::tanh(NAN)));
+  EXPECT_EQ(graphopt_math::tanh(1e-30f), 1e-30f);
+}
+
 TEST(KernelMath, SigmoidWithinFourUlp) {
   float worst = 0;
   double e = maxUlp([](float x) { return graphopt_math::sigmoid(x); },

@@ -1,4 +1,4 @@
-"""Derives the polynomial coefficients of graphopt's vectorizable erf (see
+"""Derives the polynomial coefficients of graphopt's vectorizable erf and tanh (see
 csrc/codegen/KernelPrelude.h) by least squares on dense samples, in double.
 
     python csrc/codegen/tools/fit_math_coefficients.py
@@ -9,6 +9,8 @@ resulting float functions against double-precision references.
 """
 import numpy as np
 from scipy.special import erf, erfc
+
+TANH_SPLIT = 0.625  # |x| below: tanh(x) = x * T(x^2); above: 1 - 2 / (e^(2|x|) + 1)
 
 SPLIT = 0.921875  # |x| below: erf(x) = x * P(x^2); above: erf(x) = 1 - exp(Q(|x|))
 TOP = 4.0         # erf(x) rounds to 1.0f beyond ~3.92
@@ -30,10 +32,16 @@ def main():
     q = fit(t, np.log(erfc(t)), 9, erfc(t))  # error in exp(Q) matters in absolute terms
     print("P (in x^2, low to high):", ", ".join(f"{v:.9e}f" for v in p))
     print("Q (in |x|, low to high):", ", ".join(f"{v:.9e}f" for v in q))
+    u = np.linspace(1e-12, TANH_SPLIT * TANH_SPLIT, 200001)
+    r = np.tanh(np.sqrt(u)) / np.sqrt(u)
+    tc = fit(u, r, 7, 1 / r)
+    print("T (in x^2, low to high):", ", ".join(f"{v:.9e}f" for v in tc))
     xs = np.linspace(0, SPLIT, 100001)
     err_p = np.max(np.abs(xs * np.polyval(p[::-1], xs * xs) - erf(xs)) / np.maximum(erf(xs), 1e-30))
     err_q = np.max(np.abs(1 - np.exp(np.polyval(q[::-1], t)) - erf(t)))
-    print(f"max rel err small {err_p:.2e}, max abs err large {err_q:.2e}")
+    xt = np.linspace(1e-6, TANH_SPLIT, 100001)
+    err_t = np.max(np.abs(xt * np.polyval(tc[::-1], xt * xt) / np.tanh(xt) - 1))
+    print(f"max rel err small {err_p:.2e}, max abs err large {err_q:.2e}, tanh rel err {err_t:.2e}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,262 @@
+"""graphopt's benchmark suite: graphopt, eager, Inductor (default and freezing)
+and ONNX Runtime (inference) side by side, in one process, on the same inputs.
+
+    python benchmarks/run.py                       # every workload, 30 rounds
+    python benchmarks/run.py -w mlp,elementwise -r 10 --scale 0.25
+    python benchmarks/run.py --markdown docs/benchmarks.md
+
+Protocol (docs/benchmarks.md): fp32, 2 threads, fixed seeds; every contender's
+output is checked against eager before it is timed; after warm-up, each round
+runs every contender once in a shuffled order; we report the median time, the
+p10-p90 spread and the median of the per-round paired ratio t_eager / t.
+Cold compile runs in a fresh process with empty caches (compile + first call,
+minus eager's first call); warm compile in a second fresh process reusing them.
+Peak memory is the peak RSS of that fresh process after three calls.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workloads import BY_NAME, WORKLOADS  # noqa: E402
+
+INFERENCE = ["eager", "inductor", "inductor_freezing", "onnxruntime", "graphopt"]
+TRAINING = ["eager", "inductor", "graphopt"]
+
+
+def loss_of(out):
+    return out.float().pow(2).mean()
+
+
+def make_contender(kind: str, workload, model, inputs):
+    """A zero-argument callable running one step of `kind` on its own model copy."""
+    model = copy.deepcopy(model)
+    if workload.training:
+        if kind == "inductor":
+            fn = torch.compile(model)
+        elif kind == "graphopt":
+            fn = torch.compile(model, backend="graphopt")
+        else:
+            fn = model
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_of(fn(*inputs))
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return step
+    if kind == "eager":
+        fn = model
+    elif kind == "inductor":
+        fn = torch.compile(model)
+    elif kind == "inductor_freezing":
+        fn = torch.compile(model)
+        with torch._inductor.config.patch(freezing=True), torch.no_grad():
+            fn(*inputs)  # freezing is decided when compiling, i.e. at the first call
+    elif kind == "graphopt":
+        fn = torch.compile(model, backend="graphopt")
+    elif kind == "onnxruntime":
+        import onnxruntime as ort
+        path = Path(tempfile.mkdtemp()) / "model.onnx"
+        with torch.no_grad():
+            torch.onnx.export(model, inputs, str(path), dynamo=True)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = torch.get_num_threads()
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        names = [i.name for i in sess.get_inputs()]
+
+        def run():
+            out = sess.run(None, {n: t.numpy() for n, t in zip(names, inputs)})
+            return torch.from_numpy(out[0])
+        return run
+    else:
+        raise ValueError(kind)
+
+    def run():
+        with torch.no_grad():
+            return fn(*inputs)
+    return run
+
+
+def available(kind: str) -> bool:
+    if kind == "onnxruntime":
+        try:
+            import onnxruntime  # noqa: F401
+            import onnxscript  # noqa: F401
+            return True
+        except ImportError:
+            return False
+    return True
+
+
+def steady_state(workload, scale: float, rounds: int, kinds: list[str]) -> dict:
+    model, inputs = workload.make(scale)
+    runs, ref = {}, None
+    for kind in kinds:
+        fn = make_contender(kind, workload, model, inputs)
+        out = fn()
+        if kind == "eager":
+            ref = out
+        else:  # check before timing
+            ok = torch.allclose(out.float(), ref.float(), rtol=2e-3, atol=2e-3)
+            if not ok:
+                raise SystemExit(f"{workload.name}: {kind} disagrees with eager "
+                                 f"(max diff {(out.float() - ref.float()).abs().max().item():.3g})")
+        fn()  # second warm-up
+        runs[kind] = fn
+    times = {k: [] for k in kinds}
+    order = list(kinds)
+    rng = random.Random(0)
+    for _ in range(rounds):
+        rng.shuffle(order)
+        for kind in order:
+            start = time.perf_counter()
+            runs[kind]()
+            times[kind].append(time.perf_counter() - start)
+    result = {}
+    for kind in kinds:
+        t = sorted(times[kind])
+        ratios = [e / c for e, c in zip(times["eager"], times[kind])]
+        result[kind] = {
+            "median_ms": statistics.median(t) * 1e3,
+            "p10_ms": t[int(0.1 * (len(t) - 1))] * 1e3,
+            "p90_ms": t[int(0.9 * (len(t) - 1))] * 1e3,
+            "speedup": statistics.median(ratios),
+        }
+    return result
+
+
+def _child(args) -> None:
+    """Fresh-process measurement: compile time and peak memory of one contender."""
+    torch.set_num_threads(2)
+    workload = BY_NAME[args.child_workload]
+    model, inputs = workload.make(args.scale)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    eager = make_contender("eager", workload, model, inputs)
+    start = time.perf_counter()
+    eager()
+    eager_first = time.perf_counter() - start
+    if args.child_kind == "eager":
+        first = eager_first
+        fn = eager
+    else:
+        start = time.perf_counter()
+        fn = make_contender(args.child_kind, workload, model, inputs)
+        fn()
+        first = time.perf_counter() - start
+    for _ in range(2):
+        fn()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"compile_s": first - eager_first, "peak_rss_mb": rss / 1024,
+                      "rss_growth_mb": (rss - rss0) / 1024}))
+
+
+def fresh_process(workload: str, kind: str, scale: float, env: dict) -> dict:
+    cmd = [sys.executable, __file__, "--child-workload", workload, "--child-kind", kind,
+           "--scale", str(scale)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compile_times(workload, scale: float, kinds: list[str]) -> dict:
+    result = {}
+    for kind in kinds:
+        if kind == "eager":
+            continue
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, GRAPHOPT_CACHE_DIR=f"{cache}/graphopt",
+                       TORCHINDUCTOR_CACHE_DIR=f"{cache}/inductor")
+            cold = fresh_process(workload.name, kind, scale, env)
+            warm = fresh_process(workload.name, kind, scale, env)
+        result[kind] = {"cold_s": cold.get("compile_s"), "warm_s": warm.get("compile_s"),
+                        "peak_rss_mb": warm.get("peak_rss_mb"), "error": cold.get("error")}
+    eager = fresh_process(workload.name, "eager", scale, dict(os.environ))
+    result["eager"] = {"peak_rss_mb": eager.get("peak_rss_mb")}
+    return result
+
+
+def machine() -> str:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, Python {platform.python_version()}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-w", "--workloads", default=",".join(w.name for w in WORKLOADS))
+    p.add_argument("-r", "--rounds", type=int, default=30)
+    p.add_argument("--scale", type=float, default=1.0, help="batch scale (1.0 = the public sizes)")
+    p.add_argument("--no-compile", action="store_true", help="skip cold/warm compile and memory")
+    p.add_argument("--markdown", help="also write the results table to this file")
+    p.add_argument("--json", help="also write raw results as JSON")
+    p.add_argument("--child-workload", help=argparse.SUPPRESS)
+    p.add_argument("--child-kind", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child_workload:
+        return _child(args)
+
+    torch.set_num_threads(2)
+    load0 = os.getloadavg()
+    print(f"machine: {machine()}; load average {load0[0]:.2f}")
+    rows, raw = [], {}
+    for name in args.workloads.split(","):
+        w = BY_NAME[name]
+        kinds = [k for k in (TRAINING if w.training else INFERENCE) if available(k)]
+        print(f"[{name}] {w.description} ...", flush=True)
+        res = steady_state(w, args.scale, args.rounds, kinds)
+        comp = {} if args.no_compile else compile_times(w, args.scale, kinds)
+        raw[name] = {"steady": res, "compile": comp}
+        for kind in kinds:
+            r = res[kind]
+            c = comp.get(kind, {})
+            cold = f"{c['cold_s']:.1f}" if c.get("cold_s") is not None else "-"
+            warm = f"{c['warm_s']:.2f}" if c.get("warm_s") is not None else "-"
+            mem = f"{c['peak_rss_mb']:.0f}" if c.get("peak_rss_mb") is not None else "-"
+            rows.append((name, kind, f"{r['median_ms']:.1f}", f"{r['p10_ms']:.1f}-{r['p90_ms']:.1f}",
+                         f"{r['speedup']:.2f}x", cold, warm, mem))
+            print(f"  {kind:<18} {r['median_ms']:9.1f} ms  [{r['p10_ms']:.1f}-{r['p90_ms']:.1f}]"
+                  f"  {r['speedup']:5.2f}x eager  cold {cold} s  warm {warm} s  peak {mem} MB", flush=True)
+    load1 = os.getloadavg()
+    header = ("| workload | contender | median ms | p10-p90 ms | speedup vs eager | cold compile s "
+              "| warm compile s | peak RSS MB |\n|---|---|---|---|---|---|---|---|")
+    table = "\n".join([header] + ["| " + " | ".join(r) + " |" for r in rows])
+    print(f"\nload average at start {load0[0]:.2f}, at end {load1[0]:.2f}\n")
+    print(table)
+    if args.markdown:
+        Path(args.markdown).write_text(
+            f"Measured with `python benchmarks/run.py -r {args.rounds} --scale {args.scale}` on "
+            f"{machine()}; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end.\n\n"
+            f"{table}\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()
