@@ -23,7 +23,7 @@ export GRAPHOPT_OPT   := $(BUILD)/csrc/tools/graphopt-opt
 CXX_SOURCES := $(shell find csrc passes -name '*.cpp' -o -name '*.h' -o -name '*.td' -o -name CMakeLists.txt) \
                CMakeLists.txt cmake/GraphOptMLIR.cmake pyproject.toml
 
-.PHONY: all deps venv build test demo lit ctest pytest docs sanitize fuzz clean
+.PHONY: all deps venv build test demo lit ctest pytest docs sanitize fuzz bench clean
 
 all: build
 
@@ -101,6 +101,12 @@ fuzz: build/.deps
 	  -artifact_prefix=$(FUZZ_BUILD)/artifacts/ -print_final_stats=1
 	ninja -C $(FUZZ_BUILD) graphopt-opt
 	tests/fuzz/replay_opt.sh $(FUZZ_BUILD)/csrc/tools/graphopt-opt $(FUZZ_BUILD)/corpus
+
+# The benchmark suite against eager, Inductor and ONNX Runtime (docs/benchmarks.md).
+BENCH_ARGS ?=
+bench: build
+	$(PY) -m pip install -q onnxruntime onnxscript 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 # Pages generated from the code.
 docs: build
