@@ -5,7 +5,9 @@
 //
 //   1. Duplicate views and constants per use, so each consumer owns a copy.
 //   2. Walk the ops from last to first; an ungrouped elementwise op or
-//      reduction roots a group.
+//      reduction roots a group. A pointwise group may also take in private
+//      reductions over the innermost dim of its rows (softmax, layer norm):
+//      the emitter computes them per row before the row's loop.
 //   3. Grow the group over its producers, latest first (so a producer's
 //      in-group users are known before it is judged), taking a producer when
 //      its uses are all inside the group or it has the group's iteration
@@ -52,7 +54,7 @@ bool isRoot(Operation *op) {
 }
 
 bool isFusibleProducer(Operation *op) {
-  return isElementwise(op) || isa<PermuteOp, ConstantOp>(op);
+  return isElementwise(op) || isa<PermuteOp, ConstantOp>(op) || isReduction(op);
 }
 
 ArrayRef<int64_t> shapeOf(Value v) {
@@ -149,6 +151,11 @@ private:
       bool private_ = llvm::all_of(p->getUsers(), [&](Operation *u) {
         return g.members.contains(u);
       });
+      // Row reductions (softmax, layer norm) join pointwise groups whose
+      // rows they reduce; their result stays inside the kernel.
+      if (isReduction(p) &&
+          (isReduction(root) || !private_ || !isRowReduction(p, g.domain)))
+        continue;
       if (!private_) {
         // Escaping values are written as extra outputs of the same loop, so
         // they need the group's iteration shape; reductions keep one output.

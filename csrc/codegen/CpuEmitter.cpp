@@ -164,6 +164,15 @@ public:
                    .str());
         stride *= domain[d];
       }
+      // Row reductions inside a pointwise kernel (softmax, layer norm) are
+      // computed once per row, before the row's loop, in block order; the
+      // loop body then finds them by their index.
+      scopes.emplace_back();
+      outerIdx[rank - 1] = "0";
+      for (Operation &op : body.without_terminator())
+        if (isRowReduction(&op, domain) && op.getResult(0) != yield.getValues()[0])
+          if (failed(eval(op.getResult(0), Index(outerIdx.begin(), outerIdx.end()))))
+            return failure();
       line(llvm::formatv("for (int64_t i{0} = 0; i{0} < {1}; ++i{0}) {{",
                          rank - 1, inner)
                .str());
@@ -182,6 +191,8 @@ public:
                .str());
     }
     scopes.pop_back();
+    if (rank > 0)
+      scopes.pop_back();
     while (depth > 1) {
       --depth;
       line("}");

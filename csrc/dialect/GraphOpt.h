@@ -43,6 +43,11 @@ std::optional<int64_t> checkedNumElements(llvm::ArrayRef<int64_t> shape);
 /// dynamic, of another element type, or overflowing.
 std::optional<int64_t> checkedByteSize(mlir::Type type);
 
+/// A keepdim reduction of exactly the innermost dim of an input shaped
+/// `domain`: a per-row value (softmax, layer norm) that graphopt-fuse puts
+/// into pointwise kernels and the emitters compute before each row's loop.
+bool isRowReduction(mlir::Operation *op, llvm::ArrayRef<int64_t> domain);
+
 /// True if `from` broadcasts numpy-style to `to`.
 bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
 

@@ -115,6 +115,24 @@ std::optional<int64_t> graphopt::checkedByteSize(Type type) {
   return total;
 }
 
+bool graphopt::isRowReduction(Operation *op, ArrayRef<int64_t> domain) {
+  ArrayRef<int64_t> dims;
+  bool keepdim;
+  if (auto r = dyn_cast<ReduceSumOp>(op)) {
+    dims = r.getDims();
+    keepdim = r.getKeepdim();
+  } else if (auto r = dyn_cast<ReduceMaxOp>(op)) {
+    dims = r.getDims();
+    keepdim = r.getKeepdim();
+  } else {
+    return false;
+  }
+  auto input = cast<RankedTensorType>(op->getOperand(0).getType());
+  int64_t rank = input.getRank();
+  return rank >= 1 && keepdim && dims.size() == 1 && dims[0] == rank - 1 &&
+         input.getShape() == domain;
+}
+
 bool graphopt::broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
   if (from.size() > to.size())
     return false;

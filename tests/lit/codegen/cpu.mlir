@@ -112,3 +112,32 @@ func.func @row_max(%x: tensor<4x8xf32>) -> tensor<4xf32> {
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A softmax kernel: per row, the max and the sum of exponentials are
+// computed in loops before the row's output loop, which reuses them.
+// CHECK-LABEL: void graphopt_softmax_row_k0
+// CHECK: for (int64_t o = 0; o < 64; ++o) {
+// CHECK: float [[MAX:acc[0-9]+]] = -std::numeric_limits<float>::infinity();
+// CHECK: for (int64_t [[R1:r[0-9]+]] = 0; [[R1]] < 512; ++[[R1]]) {
+// CHECK: const float [[M:t[0-9]+]] = (float)[[MAX]];
+// CHECK: double [[SUM:acc[0-9]+]] = 0;
+// CHECK-NEXT: #pragma omp simd reduction(+ : [[SUM]])
+// CHECK: graphopt_math::exp
+// CHECK: const float [[S:t[0-9]+]] = (float)[[SUM]];
+// CHECK: for (int64_t i1 = 0; i1 < 512; ++i1) {
+// CHECK: graphopt_math::exp
+// CHECK: / [[S]];
+func.func @softmax_row(%x: tensor<64x512xf32>) -> tensor<64x512xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x512xf32>) -> tensor<64x512xf32> {
+  ^bb0(%a: tensor<64x512xf32>):
+    %m = graphopt.reduce_max %a [1] keepdim : tensor<64x512xf32> to tensor<64x1xf32>
+    %d = graphopt.sub %a, %m : (tensor<64x512xf32>, tensor<64x1xf32>) -> tensor<64x512xf32>
+    %e = graphopt.exp %d : tensor<64x512xf32>
+    %s = graphopt.reduce_sum %e [1] keepdim : tensor<64x512xf32> to tensor<64x1xf32>
+    %y = graphopt.div %e, %s : (tensor<64x512xf32>, tensor<64x1xf32>) -> tensor<64x512xf32>
+    graphopt.yield %y : tensor<64x512xf32>
+  }
+  return %0 : tensor<64x512xf32>
+}

@@ -182,3 +182,49 @@ func.func @second(%x: tensor<4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %3 = graphopt.mul %2, %w : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %3 : tensor<4x4xf32>
 }
+
+// -----
+
+// Softmax over the last dim is one kernel: the row max and the row sum are
+// private keepdim reductions of the rows the root computes.
+// CHECK-LABEL: func.func @softmax_one_kernel
+// CHECK: %[[K:.*]] = graphopt.kernel(%arg0)
+// CHECK: graphopt.reduce_max
+// CHECK: graphopt.exp
+// CHECK: graphopt.reduce_sum
+// CHECK: graphopt.div
+// CHECK: graphopt.yield
+// CHECK-NOT: graphopt.kernel
+// CHECK: return %[[K]]
+func.func @softmax_one_kernel(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %m = graphopt.reduce_max %x [1] keepdim : tensor<4x16xf32> to tensor<4x1xf32>
+  %d = graphopt.sub %x, %m : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  %e = graphopt.exp %d : tensor<4x16xf32>
+  %s = graphopt.reduce_sum %e [1] keepdim : tensor<4x16xf32> to tensor<4x1xf32>
+  %y = graphopt.div %e, %s : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// A row reduction whose result is also needed outside (saved for backward)
+// stays its own kernel, and so does a reduction over a non-innermost dim.
+// CHECK-LABEL: func.func @reductions_that_stay_out
+// CHECK: graphopt.kernel
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.reduce_sum
+// CHECK-NEXT: graphopt.yield
+// CHECK: graphopt.kernel
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.reduce_sum
+// CHECK-NEXT: graphopt.yield
+// CHECK: graphopt.kernel
+// CHECK-NOT: graphopt.reduce_sum
+// CHECK: graphopt.yield
+func.func @reductions_that_stay_out(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>) {
+  %r = graphopt.reduce_sum %x [1] keepdim : tensor<4x16xf32> to tensor<4x1xf32>
+  %c = graphopt.reduce_sum %x [0] keepdim : tensor<4x16xf32> to tensor<1x16xf32>
+  %a = graphopt.sub %x, %r : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  %b = graphopt.mul %a, %c : (tensor<4x16xf32>, tensor<1x16xf32>) -> tensor<4x16xf32>
+  return %b, %r : tensor<4x16xf32>, tensor<4x1xf32>
+}
