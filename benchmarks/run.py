@@ -251,6 +251,13 @@ def main() -> None:
     print(table)
     if args.markdown:
         Path(args.markdown).write_text(
+            "# Benchmarks\n\n"
+            "`make bench` (or `python benchmarks/run.py`) runs the suite: every contender in one\n"
+            "process on the same inputs, outputs checked against eager first, then rounds in a\n"
+            "shuffled order; the speedup is the median of the per-round ratio t_eager / t.\n"
+            "Cold compile: a fresh process with empty caches, compile + first call minus eager's\n"
+            "first call; warm: a second fresh process reusing the caches. Peak RSS: that fresh\n"
+            "process after three calls. Workloads: `benchmarks/workloads.py`.\n\n"
             f"Measured with `python benchmarks/run.py -r {args.rounds} --scale {args.scale}` on "
             f"{machine()}; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end.\n\n"
             f"{table}\n")

@@ -22,9 +22,12 @@ def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
     Views (`permute`, `broadcast`) and constants are first duplicated per use,
     so each fusion group gets its own copy (index math inside the kernel) and
     the ones feeding matmuls or externs stay outside, as zero-copy views.
-    Reductions are only ever the root of a group: their consumers start new
-    groups. Each group becomes one `graphopt.kernel` whose region holds the
-    members; the function is then re-sorted topologically.
+    A reduction either roots its own group (taking its private elementwise
+    prologue), or, when it is a private keepdim reduction over the innermost
+    dim of a pointwise group's rows (softmax, layer norm), joins that group:
+    the emitter computes it once per row before the row's loop. Each group
+    becomes one `graphopt.kernel` whose region holds the members; the
+    function is then re-sorted topologically.
 
     Before:
     ```mlir
