@@ -253,7 +253,7 @@ private:
     SmallVector<Type> resultTypes;
     for (Value v : outputs)
       resultTypes.push_back(v.getType());
-    auto kernel = b.create<KernelOp>(g.root->getLoc(), resultTypes,
+    auto kernel = KernelOp::create(b, g.root->getLoc(), resultTypes,
                                      inputs.getArrayRef());
     Block *body = b.createBlock(&kernel.getBody());
     IRMapping map;
@@ -265,7 +265,7 @@ private:
     SmallVector<Value> yielded;
     for (Value v : outputs)
       yielded.push_back(map.lookup(v));
-    b.create<YieldOp>(g.root->getLoc(), yielded);
+    YieldOp::create(b, g.root->getLoc(), yielded);
 
     for (auto [v, r] : llvm::zip(outputs, kernel.getResults()))
       v.replaceUsesWithIf(r, [&](OpOperand &use) {
