@@ -34,9 +34,11 @@ GRAPHOPT_INLINE float exp2i(int32_t n) {
 /// series to r^7, scaled by 2^n in two halves so results down to the
 /// smallest subnormal and up to overflow come out right.
 GRAPHOPT_INLINE float exp(float x) {
-  // Clamped so that NaN becomes -104 here (no NaN reaches the int
-  // conversion below); the NaN itself is returned at the end.
-  float xc = x > -104.0f ? (x < 89.0f ? x : 89.0f) : -104.0f;
+  // Below -104 (and -inf, and NaN) the result is 0 (or the NaN): those
+  // lanes compute e^0 instead, because computing a subnormal there would
+  // take the CPU's slow path (masked attention scores are -inf).
+  bool tiny = !(x > -104.0f);
+  float xc = tiny ? 0.0f : (x < 89.0f ? x : 89.0f);
   // Round to nearest by adding and subtracting 1.5 * 2^23 (std::floor and
   // std::nearbyint do not vectorize without -ffast-math).
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -52,7 +54,7 @@ GRAPHOPT_INLINE float exp(float x) {
   p = GRAPHOPT_FMA(p, r, 1.0f);
   int32_t ni = (int32_t)n;
   int32_t half = ni >> 1;
-  float result = p * exp2i(half) * exp2i(ni - half);
+  float result = tiny ? 0.0f : p * exp2i(half) * exp2i(ni - half);
   return x != x ? x : result;
 }
 
