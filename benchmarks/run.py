@@ -11,7 +11,7 @@ runs every contender once in a shuffled order; we report the median time, the
 p10-p90 spread and the median of the per-round paired ratio t_eager / t.
 Cold compile runs in a fresh process with empty caches (compile + first call,
 minus eager's first call); warm compile in a second fresh process reusing them.
-Peak memory is the peak RSS of that fresh process after three calls.
+Peak memory is the peak RSS (VmHWM) of that fresh process after three calls.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -144,29 +143,28 @@ def steady_state(workload, scale: float, rounds: int, kinds: list[str]) -> dict:
     return result
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; unlike ru_maxrss it does not carry the
+    parent's peak across fork + exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _child(args) -> None:
-    """Fresh-process measurement: compile time and peak memory of one contender."""
+    """Fresh-process measurement of one contender: time of the first call
+    (compile included) and the peak RSS after three calls."""
     torch.set_num_threads(2)
     workload = BY_NAME[args.child_workload]
     model, inputs = workload.make(args.scale)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    eager = make_contender("eager", workload, model, inputs)
     start = time.perf_counter()
-    eager()
-    eager_first = time.perf_counter() - start
-    if args.child_kind == "eager":
-        first = eager_first
-        fn = eager
-    else:
-        start = time.perf_counter()
-        fn = make_contender(args.child_kind, workload, model, inputs)
-        fn()
-        first = time.perf_counter() - start
+    fn = make_contender(args.child_kind, workload, model, inputs)
+    fn()
+    first = time.perf_counter() - start
     for _ in range(2):
         fn()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"compile_s": first - eager_first, "peak_rss_mb": rss / 1024,
-                      "rss_growth_mb": (rss - rss0) / 1024}))
+    print(json.dumps({"first_call_s": first, "peak_rss_mb": _peak_rss_mb()}))
 
 
 def fresh_process(workload: str, kind: str, scale: float, env: dict) -> dict:
@@ -179,7 +177,11 @@ def fresh_process(workload: str, kind: str, scale: float, env: dict) -> dict:
 
 
 def compile_times(workload, scale: float, kinds: list[str]) -> dict:
-    result = {}
+    """Cold and warm compile time (first call minus eager's first call, each in
+    a fresh process) and peak RSS per contender."""
+    eager = fresh_process(workload.name, "eager", scale, dict(os.environ))
+    result = {"eager": {"peak_rss_mb": eager.get("peak_rss_mb")}}
+    base = eager.get("first_call_s", 0.0)
     for kind in kinds:
         if kind == "eager":
             continue
@@ -188,10 +190,10 @@ def compile_times(workload, scale: float, kinds: list[str]) -> dict:
                        TORCHINDUCTOR_CACHE_DIR=f"{cache}/inductor")
             cold = fresh_process(workload.name, kind, scale, env)
             warm = fresh_process(workload.name, kind, scale, env)
-        result[kind] = {"cold_s": cold.get("compile_s"), "warm_s": warm.get("compile_s"),
-                        "peak_rss_mb": warm.get("peak_rss_mb"), "error": cold.get("error")}
-    eager = fresh_process(workload.name, "eager", scale, dict(os.environ))
-    result["eager"] = {"peak_rss_mb": eager.get("peak_rss_mb")}
+        result[kind] = {
+            "cold_s": cold["first_call_s"] - base if "first_call_s" in cold else None,
+            "warm_s": warm["first_call_s"] - base if "first_call_s" in warm else None,
+            "peak_rss_mb": warm.get("peak_rss_mb"), "error": cold.get("error")}
     return result
 
 
