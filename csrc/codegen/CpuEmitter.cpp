@@ -403,6 +403,34 @@ private:
            x + " : " + acc + ";";
   }
 
+  /// Opens one loop per reduced dim (`innermostPragma` before the innermost)
+  /// and returns the input index: loop variables for reduced dims, `outIdx`
+  /// entries for the others.
+  Index openReductionLoops(const ReduceInfo &r, ArrayRef<std::string> outIdx,
+                           const std::string &innermostPragma, int &opened) {
+    ArrayRef<int64_t> inShape = shapeOf(r.input);
+    Index inIdx;
+    int64_t outPos = 0;
+    for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
+      if (!llvm::is_contained(r.dims, d)) {
+        inIdx.push_back(outIdx[outPos++]);
+        continue;
+      }
+      std::string v = "r" + std::to_string(counter++);
+      if (!innermostPragma.empty() && d == r.dims.back())
+        line(innermostPragma);
+      line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
+                         inShape[d])
+               .str());
+      ++depth;
+      ++opened;
+      inIdx.push_back(inShape[d] == 1 ? "0" : v);
+      if (r.keepdim)
+        ++outPos;
+    }
+    return inIdx;
+  }
+
   /// Reductions that keep the input's innermost dim (column sums such as
   /// bias gradients) walk the input row by row: a strip of accumulators
   /// along the innermost dim, so every load is unit-stride.
@@ -418,7 +446,7 @@ private:
     ReduceInfo r = reduceInfo(op);
     ArrayRef<int64_t> inShape = shapeOf(r.input);
     ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
-    int64_t rank = inShape.size(), inner = inShape.back();
+    int64_t inner = inShape.back();
     int64_t strip = std::min(kStrip, inner);
     int64_t strips = (inner + strip - 1) / strip;
     int64_t outer = 1;
@@ -454,23 +482,8 @@ private:
     line(r.accTy + " acc[" + std::to_string(strip) + "];");
     line("for (int64_t j = 0; j < cn; ++j) acc[j] = " + r.init + ";");
 
-    Index inIdx;
-    int64_t outPos = 0, opened = 0;
-    for (int64_t d = 0; d < rank; ++d) {
-      if (llvm::is_contained(r.dims, d)) {
-        std::string v = "r" + std::to_string(counter++);
-        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
-                           inShape[d])
-                 .str());
-        ++depth;
-        ++opened;
-        inIdx.push_back(inShape[d] == 1 ? "0" : v);
-        if (r.keepdim)
-          ++outPos;
-      } else {
-        inIdx.push_back(outIdx[outPos++]);
-      }
-    }
+    int opened = 0;
+    Index inIdx = openReductionLoops(r, outIdx, "", opened);
     line("#pragma omp simd");
     line("for (int64_t j = 0; j < cn; ++j) {");
     ++depth;
@@ -500,33 +513,15 @@ private:
   /// evaluates the input at each point. f32 sums accumulate in double.
   FailureOr<std::string> reduce(Operation *op, const Index &outIdx) {
     ReduceInfo r = reduceInfo(op);
-    ArrayRef<int64_t> inShape = shapeOf(r.input);
     std::string acc = "acc" + std::to_string(counter++);
     line(r.accTy + " " + acc + " = " + r.init + ";");
 
-    Index inIdx;
-    int64_t outPos = 0;
+    // Sums may be reordered across SIMD lanes (the accumulator is wider than
+    // the data for f32); max keeps its NaN-propagating order.
     int opened = 0;
-    int64_t innermost = r.dims.empty() ? -1 : r.dims.back();
-    for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
-      if (llvm::is_contained(r.dims, d)) {
-        std::string v = "r" + std::to_string(counter++);
-        // Sums may be reordered across SIMD lanes (the accumulator is wider
-        // than the data for f32); max keeps its NaN-propagating order.
-        if (r.isSum && d == innermost)
-          line("#pragma omp simd reduction(+ : " + acc + ")");
-        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
-                           inShape[d])
-                 .str());
-        ++depth;
-        ++opened;
-        inIdx.push_back(inShape[d] == 1 ? "0" : v);
-        if (r.keepdim)
-          ++outPos;
-      } else {
-        inIdx.push_back(outIdx[outPos++]);
-      }
-    }
+    Index inIdx = openReductionLoops(
+        r, outIdx, r.isSum ? "#pragma omp simd reduction(+ : " + acc + ")" : "",
+        opened);
     scopes.emplace_back();
     FailureOr<std::string> x = eval(r.input, inIdx);
     scopes.pop_back();
