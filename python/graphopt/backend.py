@@ -11,7 +11,6 @@ import itertools
 import json
 import logging
 import time
-import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from . import config
 
-_ORDER = ["fx_graph.txt", "imported.mlir", "after-*.mlir", "optimized.mlir", "kernels.cpp", "plan.json"]
 
 
 def write_graph_dump(folder: Path, gm, imported, artifact) -> Path:

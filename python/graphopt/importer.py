@@ -146,6 +146,10 @@ class Importer:
         return self.p.op(f"graphopt.cast {x.name} : {x.type} to {tensor_type(x.shape, dtype)}",
                          x.shape, dtype)
 
+    def copy(self, x: V) -> V:
+        """A new tensor equal to x (a same-type cast is a copy, never folded)."""
+        return self.p.op(f"graphopt.cast {x.name} : {x.type} to {x.type}", x.shape, x.dtype)
+
     def as_value(self, x, dtype) -> V:
         """A tensor operand cast to `dtype`, or a Python scalar as a rank-0 constant."""
         if isinstance(x, V):
@@ -537,14 +541,12 @@ def _to_copy(im, out, x, dtype=None, layout=None, device=None, pin_memory=None,
         return None
     shape, odtype = out
     y = im.cast(x, odtype)
-    if y is x:  # a copy that keeps the dtype: still a new tensor
-        y = im.p.op(f"graphopt.cast {x.name} : {x.type} to {x.type}", x.shape, x.dtype)
-    return y
+    return im.copy(x) if y is x else y  # a copy that keeps the dtype: still a new tensor
 
 
 @_handles(aten.clone.default, aten.lift_fresh_copy.default)
 def _clone(im, out, x, memory_format=None):
-    return im.p.op(f"graphopt.cast {x.name} : {x.type} to {x.type}", x.shape, x.dtype)
+    return im.copy(x)
 
 
 @_handles(aten.alias.default, aten.detach.default)

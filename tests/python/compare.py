@@ -34,3 +34,19 @@ def check(got, ref, exact, what, rtol=1e-5, atol=1e-5):
             assert not worse.any(), (
                 f"{what}: graphopt is further from float64 than eager: max |graphopt - f64| "
                 f"{err_g.max().item():.3g}, max |eager - f64| {err_r.max().item():.3g}\n{mismatch}")
+
+
+def outputs_and_grads(fn, inputs, seed):
+    """fn(*inputs), and the gradients of a seeded random weighting of its
+    floating outputs with respect to the inputs that require grad (None when
+    there are none)."""
+    out = fn(*inputs)
+    outs = [o for o in tree_flatten(out)[0]
+            if isinstance(o, torch.Tensor) and o.is_floating_point() and o.requires_grad]
+    leaves = [t for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not outs or not leaves:
+        return out, None
+    g = torch.Generator().manual_seed(seed)
+    weights = [torch.randn(o.shape, generator=g, dtype=torch.float64).to(o.dtype) for o in outs]
+    loss = sum((o * w).sum() for o, w in zip(outs, weights))
+    return out, torch.autograd.grad(loss, leaves, allow_unused=True)

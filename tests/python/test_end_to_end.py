@@ -3,7 +3,6 @@ training, fusion counts, fallback, options and dumps."""
 import json
 import os
 import subprocess
-import warnings
 from pathlib import Path
 
 import pytest

@@ -11,10 +11,10 @@ import os
 import pytest
 import torch
 from torch.testing._internal.common_methods_invocations import op_db
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_map
 
 import graphopt
-from compare import check, to64
+from compare import check, outputs_and_grads, to64
 from graphopt.importer import supported_ops
 
 FULL = os.environ.get("GRAPHOPT_OPINFO_FULL", "") not in ("", "0")
@@ -103,24 +103,6 @@ def _detached_copy(sample):
     return tree_map(copy, (sample.input, sample.args, sample.kwargs))
 
 
-def _float_outputs(out):
-    leaves, _ = tree_flatten(out)
-    return [t for t in leaves if isinstance(t, torch.Tensor) and t.is_floating_point()]
-
-
-def _grads(fn, inputs, seed):
-    """Forward outputs and the gradients of a weighted sum of the float outputs."""
-    out = fn(*inputs)
-    outs = [o for o in _float_outputs(out) if o.requires_grad]
-    leaves = [t for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
-    if not outs or not leaves:
-        return out, None
-    torch.manual_seed(seed)
-    weights = [torch.randn(o.shape, dtype=torch.float32).to(o.dtype) for o in outs]
-    loss = sum((o * w).sum() for o, w in zip(outs, weights))
-    return out, torch.autograd.grad(loss, leaves, allow_unused=True)
-
-
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_opinfo_samples_match_eager(name):
     op = OPS[name]
@@ -139,13 +121,13 @@ def test_opinfo_samples_match_eager(name):
         triple = (sample.input, sample.args, sample.kwargs)
         backward = grad
         if backward:
-            ref, ref_g = _grads(fn, _detached_copy(sample), i)
-            got, got_g = _grads(compiled, _detached_copy(sample), i)
+            ref, ref_g = outputs_and_grads(fn, _detached_copy(sample), i)
+            got, got_g = outputs_and_grads(compiled, _detached_copy(sample), i)
         else:
             with torch.no_grad():
                 ref, got = fn(*_detached_copy(sample)), compiled(*_detached_copy(sample))
             ref_g = got_g = None
-        exact = lambda: _grads(fn, to64(triple), i) if backward else (fn(*to64(triple)), None)  # noqa: E731
+        exact = lambda: outputs_and_grads(fn, to64(triple), i) if backward else (fn(*to64(triple)), None)  # noqa: E731
         check(got, ref, lambda: exact()[0], f"{where}: forward")
         RESULTS["samples"] += 1
         if ref_g is None:

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import graphopt
-from compare import check, to64
+from compare import check, outputs_and_grads, to64
 from random_graphs import make_program
 
 COUNT = int(os.environ.get("GRAPHOPT_RANDOM_GRAPHS", "200"))
@@ -26,18 +26,6 @@ def _saved_seeds():
     return [int(line) for line in REGRESSIONS.read_text().split("\n") if line.strip().isdigit()]
 
 
-def _outputs_and_grads(fn, inputs, seed):
-    out = fn(*inputs)
-    leaves = [t for t in inputs if t.requires_grad]
-    floats = [o for o in out if o.is_floating_point() and o.requires_grad]
-    if not leaves or not floats:
-        return out, None
-    g = torch.Generator().manual_seed(seed)
-    weights = [torch.randn(o.shape, generator=g, dtype=torch.float64).to(o.dtype) for o in floats]
-    loss = sum((o * w).sum() for o, w in zip(floats, weights))
-    return out, torch.autograd.grad(loss, leaves, allow_unused=True)
-
-
 def run_seed(seed: int):
     torch._dynamo.reset()
     program = make_program(seed)
@@ -46,10 +34,10 @@ def run_seed(seed: int):
     def leaves():
         return [t.detach().clone().requires_grad_(t.is_floating_point()) for t in program.inputs]
 
-    ref, ref_g = _outputs_and_grads(program, leaves(), seed)
+    ref, ref_g = outputs_and_grads(program, leaves(), seed)
     compiled = torch.compile(program, backend="graphopt", options={"strict": True})
-    got, got_g = _outputs_and_grads(compiled, leaves(), seed)
-    exact = lambda: _outputs_and_grads(program, to64(leaves()), seed)  # noqa: E731
+    got, got_g = outputs_and_grads(compiled, leaves(), seed)
+    exact = lambda: outputs_and_grads(program, to64(leaves()), seed)  # noqa: E731
     tol = dict(rtol=1e-4, atol=1e-5)  # chains of up to 10 ops accumulate rounding
     check(got, ref, lambda: exact()[0], f"{what}: forward", **tol)
     if ref_g is not None:
