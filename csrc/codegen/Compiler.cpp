@@ -1,6 +1,7 @@
 //===- Compiler.cpp - parse, optimize, emit -------------------------------===//
 #include "csrc/codegen/Compiler.h"
 #include "csrc/codegen/Codegen.h"
+#include "csrc/costmodel/CostModel.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -8,6 +9,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SourceMgr.h"
 
 using namespace mlir;
@@ -70,6 +72,10 @@ std::string printOp(Operation *op) {
 
 } // namespace
 
+std::vector<std::pair<std::string, std::string>> graphopt::builtinTargetList() {
+  return builtinTargets();
+}
+
 std::string graphopt::pipelineDescription() {
   OpPassManager pm("builtin.module");
   buildGraphOptPipeline(pm);
@@ -107,6 +113,21 @@ Artifact graphopt::compileModule(const std::string &mlirText,
     throw CompileError("parsing the imported module failed:\n" + diagnostics,
                        "parse");
 
+  auto funcs = module->getOps<func::FuncOp>();
+  if (std::distance(funcs.begin(), funcs.end()) != 1)
+    throw CompileError("expected exactly one func.func in the module", "parse");
+
+  // The eager baseline is costed on the imported IR, before any pass.
+  std::vector<Target> targets;
+  std::vector<PlanCost> eager;
+  for (const std::string &json : options.targets) {
+    llvm::Expected<Target> t = parseTarget(json);
+    if (!t)
+      throw CompileError(llvm::toString(t.takeError()), "cost");
+    eager.push_back(costOfEager(*module->getOps<func::FuncOp>().begin(), *t));
+    targets.push_back(std::move(*t));
+  }
+
   Artifact artifact;
   PassManager pm(&context);
   buildGraphOptPipeline(pm);
@@ -119,10 +140,7 @@ Artifact graphopt::compileModule(const std::string &mlirText,
                        failedPass);
 
   artifact.optimizedIR = printOp(*module);
-  auto funcs = module->getOps<func::FuncOp>();
-  if (std::distance(funcs.begin(), funcs.end()) != 1)
-    throw CompileError("expected exactly one func.func in the module", "emit");
-  func::FuncOp func = *funcs.begin();
+  func::FuncOp func = *module->getOps<func::FuncOp>().begin();
 
   FailureOr<std::string> source = emitCpuKernels(func);
   if (failed(source))
@@ -133,5 +151,14 @@ Artifact graphopt::compileModule(const std::string &mlirText,
                        "emit");
   artifact.cpuSource = std::move(*source);
   artifact.planJson = std::move(*plan);
+
+  llvm::json::Array costs;
+  llvm::raw_string_ostream table(artifact.costTable);
+  for (auto [target, base] : llvm::zip(targets, eager)) {
+    PlanCost compiled = costOfSteps(func, target);
+    costs.push_back(costJson(target, base, compiled));
+    printCostTable(table, target, compiled, &base);
+  }
+  artifact.costJson = llvm::formatv("{0:2}", llvm::json::Value(std::move(costs)));
   return artifact;
 }

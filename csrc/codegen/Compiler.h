@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace graphopt {
@@ -16,6 +17,9 @@ namespace graphopt {
 struct CompileOptions {
   /// Keep the IR after every pass (for GRAPHOPT_DUMP_DIR).
   bool capturePasses = false;
+  /// Hardware targets (JSON text, see csrc/costmodel/Target.h) to predict
+  /// the eager and compiled cost on.
+  std::vector<std::string> targets;
 };
 
 struct PassSnapshot {
@@ -27,6 +31,9 @@ struct Artifact {
   std::string optimizedIR;
   std::string cpuSource; // one C++ translation unit, all kernels
   std::string planJson;  // the launch plan
+  std::string cudaSource; // one CUDA translation unit, the same kernels
+  std::string costJson;   // a JSON array, one object per target
+  std::string costTable;  // the same, as printed tables
   std::vector<PassSnapshot> passes;
 };
 
@@ -42,6 +49,9 @@ struct CompileError : std::runtime_error {
 /// CPU kernels and the launch plan.
 Artifact compileModule(const std::string &mlirText,
                        const CompileOptions &options);
+
+/// The built-in hardware targets: (name, JSON text).
+std::vector<std::pair<std::string, std::string>> builtinTargetList();
 
 /// The pipeline as a textual pass pipeline (what graphopt-opt would run).
 std::string pipelineDescription();

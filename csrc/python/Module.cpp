@@ -17,6 +17,9 @@ PYBIND11_MODULE(_C, m) {
       .def_readonly("optimized_ir", &graphopt::Artifact::optimizedIR)
       .def_readonly("cpu_source", &graphopt::Artifact::cpuSource)
       .def_readonly("plan_json", &graphopt::Artifact::planJson)
+      .def_readonly("cuda_source", &graphopt::Artifact::cudaSource)
+      .def_readonly("cost_json", &graphopt::Artifact::costJson)
+      .def_readonly("cost_table", &graphopt::Artifact::costTable)
       .def_readonly("passes", &graphopt::Artifact::passes);
 
   static py::exception<graphopt::CompileError> compileError(m, "CompileError",
@@ -35,14 +38,20 @@ PYBIND11_MODULE(_C, m) {
 
   m.def(
       "compile",
-      [](const std::string &mlir, bool capturePasses) {
+      [](const std::string &mlir, bool capturePasses,
+         std::vector<std::string> targets) {
         graphopt::CompileOptions options;
         options.capturePasses = capturePasses;
+        options.targets = std::move(targets);
         py::gil_scoped_release release;
         return graphopt::compileModule(mlir, options);
       },
       py::arg("mlir"), py::arg("capture_passes") = false,
-      "Optimize an imported module and emit its kernels and launch plan.");
+      py::arg("targets") = std::vector<std::string>(),
+      "Optimize an imported module, emit its kernels and launch plan, and "
+      "predict its cost on each target (JSON text).");
+  m.def("builtin_targets", &graphopt::builtinTargetList,
+        "The built-in hardware targets as (name, JSON text) pairs.");
   m.def("pipeline", &graphopt::pipelineDescription,
         "The pass pipeline graphopt runs, in textual form.");
 }

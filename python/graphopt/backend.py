@@ -54,6 +54,13 @@ class GraphStats:
     compile_seconds: float
     fallback: str | None = None
     kernel_ops: list = field(default_factory=list)
+    cost: list = field(default_factory=list)  # per target, see docs/cost-model.md
+
+    def predicted_speedup(self, target: str | None = None) -> float | None:
+        for c in self.cost:
+            if target is None or c["target"]["name"] == target:
+                return c["predicted_speedup"]
+        return None
 
 
 _STATS: list[GraphStats] = []
@@ -71,6 +78,67 @@ def reset_stats() -> None:
 
 class GraphoptCompileError(RuntimeError):
     """Raised in strict mode when graphopt cannot compile a graph."""
+
+
+class GraphoptVerifyError(AssertionError):
+    """GRAPHOPT_VERIFY=1: a compiled graph's output differs from eager."""
+
+
+@functools.lru_cache(maxsize=None)
+def _target_json(name: str) -> str:
+    from .cost import target_json
+    return target_json(name)
+
+
+# Ops whose eager re-run draws new random numbers: their graphs are not verified.
+_RANDOM_OPS = {"rand", "randn", "rand_like", "randn_like", "randint", "randint_like", "randperm",
+               "bernoulli", "native_dropout", "normal", "uniform", "exponential", "multinomial"}
+
+
+def _tolerance(dtype: torch.dtype) -> tuple[float, float]:
+    if dtype in (torch.bfloat16, torch.float16):
+        return 2e-2, 2e-2
+    if dtype == torch.float32:
+        return 1e-4, 1e-5
+    return 1e-10, 1e-12
+
+
+def _verifier(gm: torch.fx.GraphModule, name: str, mode: str):
+    """Compares a compiled graph's outputs (and input mutations) with an eager
+    run of the same graph on cloned inputs."""
+    if any(getattr(n.target, "_overloadpacket", None) is not None and
+           n.target._overloadpacket.__name__ in _RANDOM_OPS for n in gm.graph.nodes):
+        log.info("graphopt: %s draws random numbers; GRAPHOPT_VERIFY skips it", name)
+        return None
+
+    def check(args, clones, results):
+        with torch.no_grad():
+            expected = gm(*clones)
+        pairs = [(f"output {i}", r, e) for i, (r, e) in enumerate(zip(results, expected))]
+        pairs += [(f"input {i} (mutated in place)", a, c) for i, (a, c) in enumerate(zip(args, clones))
+                  if isinstance(a, torch.Tensor)]
+        for what, got, want in pairs:
+            if not isinstance(got, torch.Tensor) or not isinstance(want, torch.Tensor):
+                continue
+            if got.shape != want.shape or got.dtype != want.dtype:
+                problem = f"{tuple(got.shape)} {got.dtype} vs eager {tuple(want.shape)} {want.dtype}"
+            elif got.dtype.is_floating_point or got.dtype.is_complex:
+                rtol, atol = _tolerance(got.dtype)
+                if torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+                    continue
+                err = (got.double() - want.double()).abs().nan_to_num(float("inf")).max().item()
+                problem = f"max abs error {err:.3g} (rtol {rtol}, atol {atol})"
+            elif torch.equal(got, want):
+                continue
+            else:
+                problem = f"{int((got != want).sum())} of {got.numel()} elements differ"
+            message = (f"graphopt verify: graph {name}, {what} {tuple(got.shape)} {got.dtype} "
+                       f"differs from eager: {problem}")
+            if mode == "warn":
+                warnings.warn(message, stacklevel=3)
+            else:
+                raise GraphoptVerifyError(message)
+    return check
 
 
 # Distinct input shapes compiled per symbolic graph before new shapes run eagerly.
@@ -129,12 +197,15 @@ def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, opt
 def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options):
     """Compiles a graph with static shapes; returns a plain callable."""
     name = f"{kind}_{next(_COUNTER)}"
+    # A bad target name is the user's error, not the compiler's: it raises.
+    targets = [_target_json(t) for t in options.targets]
     start = time.perf_counter()
     imported = None
     try:
         from . import _C
         imported = import_graph(gm, name)
-        artifact = _C.compile(imported.mlir, capture_passes=options.dump_dir is not None)
+        artifact = _C.compile(imported.mlir, capture_passes=options.dump_dir is not None,
+                              targets=targets)
         plan = json.loads(artifact.plan_json)
         library = load_kernel_library(artifact.cpu_source) if plan["num_kernels"] else None
         # AOTAutograd calls compilers under its fake mode: the arena must be real.
@@ -159,19 +230,34 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
         steps=len(plan["steps"]), extern_ops=imported.extern_ops,
         arena_bytes=plan["arena_size"], planned_bytes=plan["naive_size"],
         intermediate_bytes=imported.intermediate_bytes, compile_seconds=seconds,
-        kernel_ops=[s["ops"] for s in plan["steps"] if s["kind"] == "kernel"])
+        kernel_ops=[s["ops"] for s in plan["steps"] if s["kind"] == "kernel"],
+        cost=json.loads(artifact.cost_json))
     _STATS.append(stats)
-    log.info("graphopt: %s: %d ATen ops -> %d kernels, %d extern, arena %d B, %.0f ms",
+    speedup = "".join(f", predicted {c['predicted_speedup']:.2f}x on {c['target']['name']}"
+                      for c in stats.cost[:1])
+    log.info("graphopt: %s: %d ATen ops -> %d kernels, %d extern ops, arena %d B, compiled in %.0f ms%s",
              name, stats.aten_ops, stats.kernels, len(stats.extern_ops), stats.arena_bytes,
-             seconds * 1e3)
+             seconds * 1e3, speedup)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("graphopt: %s: pipeline %s", name, _C.pipeline())
+        for i, ops in enumerate(stats.kernel_ops):
+            log.debug("graphopt: %s: kernel %d fuses %s", name, i, ", ".join(ops))
+        for extern in stats.extern_ops:
+            log.debug("graphopt: %s: extern op %s (no native lowering)", name, extern)
+        log.debug("graphopt: %s: predicted cost\n%s", name, artifact.cost_table)
+    verify = _verifier(gm, name, options.verify) if options.verify else None
 
     mapping = imported.outputs  # FX outputs -> results, or ("const", value)
     positions = imported.arg_positions  # FX inputs that are MLIR arguments
 
     def run(*args):
+        clones = [a.clone() if isinstance(a, torch.Tensor) else a for a in args] if verify else None
         with torch.no_grad():
             results = compiled(*[args[i] for i in positions])
-        return [m[1] if isinstance(m, tuple) else results[m] for m in mapping]
+        outputs = [m[1] if isinstance(m, tuple) else results[m] for m in mapping]
+        if verify:
+            verify(args, clones, outputs)
+        return outputs
     return run
 
 

@@ -44,11 +44,19 @@ class Options:
     """Options of one torch.compile(..., backend="graphopt", options={...}) call.
 
     strict: raise on any compiler error instead of running the graph eagerly.
-    dump_dir: write per-graph artifacts (FX graph, MLIR per pass, kernels, plan).
+    dump_dir: write per-graph artifacts (FX graph, MLIR per pass, kernels, plan,
+        cost.json).
+    targets: hardware targets the cost model predicts for (names or .json
+        paths; GRAPHOPT_TARGETS=a,b). Default: h100-sxm, and when dumping
+        also host-cpu and a100-sxm-80gb.
+    verify: also run every compiled graph eagerly and compare (GRAPHOPT_VERIFY=1
+        raises on a mismatch, GRAPHOPT_VERIFY=warn warns).
     """
 
     strict: bool = False
     dump_dir: str | None = None
+    targets: tuple = ()
+    verify: str = ""
 
     @staticmethod
     def from_user(options: dict | None) -> "Options":
@@ -64,11 +72,29 @@ class Options:
         if options.get("dump_dir") is not None and not isinstance(options["dump_dir"], (str, os.PathLike)):
             raise _option_error(f"graphopt option 'dump_dir' must be a path, got {options['dump_dir']!r}; "
                                 f"valid options are {sorted(valid)}")
+        targets = options.get("targets")
+        if targets is not None and (isinstance(targets, str) or not all(
+                isinstance(t, (str, os.PathLike)) for t in targets)):
+            raise _option_error(f"graphopt option 'targets' must be a list of target names or paths, "
+                                f"got {targets!r}; valid options are {sorted(valid)}")
+        verify = options.get("verify")
+        if verify is not None and verify not in (True, False, "raise", "warn"):
+            raise _option_error(f"graphopt option 'verify' must be True, False, 'raise' or 'warn', "
+                                f"got {verify!r}; valid options are {sorted(valid)}")
+        env_verify = os.environ.get("GRAPHOPT_VERIFY", "").strip().lower()
+        env_targets = [t for t in os.environ.get("GRAPHOPT_TARGETS", "").split(",") if t.strip()]
         merged = {
             "strict": _env_flag("GRAPHOPT_STRICT"),
             "dump_dir": os.environ.get("GRAPHOPT_DUMP_DIR") or None,
+            "targets": env_targets,
+            "verify": "warn" if env_verify == "warn" else "raise" if _env_flag("GRAPHOPT_VERIFY") else "",
         }
-        merged.update(options)
+        merged.update({k: v for k, v in options.items() if v is not None})
         if merged["dump_dir"] is not None:
             merged["dump_dir"] = str(merged["dump_dir"])
+        merged["verify"] = {True: "raise", False: ""}.get(merged["verify"], merged["verify"])
+        if not merged["targets"]:
+            merged["targets"] = (["host-cpu", "h100-sxm", "a100-sxm-80gb"] if merged["dump_dir"]
+                                 else ["h100-sxm"])
+        merged["targets"] = tuple(str(t).strip() for t in merged["targets"])
         return Options(**merged)

@@ -11,8 +11,9 @@ from . import config
 
 
 
-def write_graph_dump(folder: Path, gm, imported, artifact) -> Path:
-    """FX graph, imported MLIR, the IR after each pass, kernels and launch plan."""
+def write_graph_dump(folder: Path, gm, imported, artifact, cuda_stats: dict | None = None) -> Path:
+    """FX graph, imported MLIR, the IR after each pass, kernels (C++ and
+    CUDA), launch plan and cost.json (see docs/cost-model.md)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "fx_graph.txt").write_text(gm.print_readable(print_output=False))
     (folder / "imported.mlir").write_text(imported.mlir)
@@ -21,6 +22,12 @@ def write_graph_dump(folder: Path, gm, imported, artifact) -> Path:
     (folder / "optimized.mlir").write_text(artifact.optimized_ir)
     (folder / "kernels.cpp").write_text(artifact.cpu_source)
     (folder / "plan.json").write_text(artifact.plan_json)
+    if artifact.cuda_source:
+        (folder / "kernels.cu").write_text(artifact.cuda_source)
+    cost = {"graph": folder.name, "targets": json.loads(artifact.cost_json or "[]")}
+    if cuda_stats:
+        cost["cuda"] = cuda_stats
+    (folder / "cost.json").write_text(json.dumps(cost, indent=2))
     return folder
 
 

@@ -85,14 +85,21 @@ def _literal(value, dtype: torch.dtype) -> str:
 
 
 def _location(node: torch.fx.Node) -> str:
+    """The FX node's name and source line. Nodes that one ATen op was
+    decomposed into also carry `eager:<op>@<seq_nr>`: the cost model counts
+    them as the one kernel eager runs for that op."""
     name = node.name.replace('"', "")
     trace = node.meta.get("stack_trace") or ""
     frames = re.findall(r'File "([^"]+)", line (\d+)', trace)
+    inner = f'"{name}"'
     if frames:
         path, line = frames[-1]
         path = path.replace("\\", "/").replace('"', "")
-        return f'loc("{name}"("{path}":{line}:0))'
-    return f'loc("{name}")'
+        inner = f'"{name}"("{path}":{line}:0)'
+    original = node.meta.get("original_aten")
+    if original is not None and original != node.target and "seq_nr" in node.meta:
+        return f'loc(fused<"eager:{original}@{node.meta["seq_nr"]}">[{inner}])'
+    return f"loc({inner})"
 
 
 def _mlir_string(s: str) -> str:

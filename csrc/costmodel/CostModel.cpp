@@ -1,0 +1,319 @@
+//===- CostModel.cpp - roofline costs of steps and eager baselines --------===//
+#include "csrc/costmodel/CostModel.h"
+#include "csrc/dialect/GraphOpt.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace mlir;
+using namespace graphopt;
+
+namespace {
+
+double numElements(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t)
+    return 0;
+  std::optional<int64_t> n = checkedNumElements(t.getShape());
+  return n ? double(*n) : 0;
+}
+
+double byteSize(Value v) {
+  std::optional<int64_t> n = checkedByteSize(v.getType());
+  return n ? double(*n) : 0;
+}
+
+/// The bytes a consumer actually reads for `v`: a broadcast is a stride-0
+/// view of its input, so reading it reads the input once.
+double bytesRead(Value v) {
+  while (auto b = v.getDefiningOp<BroadcastOp>())
+    v = b.getInput();
+  return byteSize(v);
+}
+
+bool isView(Operation *op) { return isa<ReshapeOp, PermuteOp, BroadcastOp>(op); }
+
+/// FLOPs of one op, per its result elements. Transcendentals count as the
+/// multiply-adds of graphopt's polynomial approximations, so a kernel of
+/// erf is not predicted as cheap as a kernel of adds.
+double opFlops(Operation *op) {
+  if (isView(op) || isa<ConstantOp, ExternOp>(op))
+    return 0;
+  if (isa<ReduceSumOp, ReduceMaxOp>(op))
+    return numElements(op->getOperand(0));
+  auto mm = [](Value a, Value out) {
+    auto s = cast<RankedTensorType>(a.getType()).getShape();
+    return 2.0 * numElements(out) * double(s.back());
+  };
+  if (auto m = dyn_cast<MatmulOp>(op))
+    return mm(m->getOperand(0), m->getResult(0));
+  if (auto b = dyn_cast<BatchMatmulOp>(op))
+    return mm(b->getOperand(0), b->getResult(0));
+  if (auto a = dyn_cast<AddmmOp>(op))
+    return mm(a->getOperand(1), a->getResult(0)) + 2 * numElements(a->getResult(0));
+  double perElement = llvm::TypeSwitch<Operation *, double>(op)
+                          .Case<ExpOp, LogOp>([](auto) { return 8.0; })
+                          .Case<TanhOp, SigmoidOp>([](auto) { return 10.0; })
+                          .Case<ErfOp>([](auto) { return 12.0; })
+                          .Case<PowOp>([](auto) { return 16.0; })
+                          .Case<SqrtOp, RsqrtOp, DivOp>([](auto) { return 2.0; })
+                          .Default([](Operation *) { return 1.0; });
+  double n = 0;
+  for (Value r : op->getResults())
+    n += numElements(r);
+  return perElement * n;
+}
+
+std::string shortName(Operation *op) { return op->getName().stripDialect().str(); }
+
+std::string dtypeOf(Value v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  cast<RankedTensorType>(v.getType()).getElementType().print(os);
+  return s;
+}
+
+/// Predicted time of a step from its FLOPs and bytes.
+void predict(StepCost &s, const Target &t, bool contraction, StringRef dtype) {
+  if (!s.launches)
+    return;
+  double peak = contraction ? t.matmulPeak(dtype) : t.vectorFlops;
+  double compute = s.flops / peak, memory = s.bytes() / t.memoryBandwidth;
+  s.computeBound = compute > memory;
+  s.predictedS = std::max(compute, memory) + t.launchOverheadS;
+}
+
+StepCost stepOf(Operation *op, unsigned index, const Target &t,
+                func::FuncOp func, unsigned &kernelIndex) {
+  StepCost s;
+  s.index = index;
+  s.kind = shortName(op);
+  s.name = s.kind;
+  for (Value v : op->getOperands())
+    s.bytesRead += bytesRead(v);
+  for (Value r : op->getResults())
+    s.bytesWritten += byteSize(r);
+  bool contraction = isa<MatmulOp, BatchMatmulOp, AddmmOp>(op);
+  if (auto k = dyn_cast<KernelOp>(op)) {
+    s.name = "graphopt_" + func.getSymName().str() + "_k" +
+             std::to_string(kernelIndex++);
+    for (Operation &inner : k.getBody().front().without_terminator()) {
+      s.ops.push_back(shortName(&inner));
+      s.flops += opFlops(&inner);
+    }
+  } else if (auto e = dyn_cast<ExternOp>(op)) {
+    s.name = e.getCallee().str();
+    s.ops.push_back(s.name);
+  } else if (isView(op)) {
+    s.kind = "view";
+    s.launches = false;
+    s.bytesRead = s.bytesWritten = 0;
+    s.ops.push_back(shortName(op));
+  } else if (isa<ConstantOp>(op)) {
+    // Scalars are folded into their users; only tensors are materialized.
+    s.launches = numElements(op->getResult(0)) > 1;
+    if (!s.launches)
+      s.bytesWritten = 0;
+    s.ops.push_back("constant");
+  } else {
+    s.ops.push_back(shortName(op));
+    s.flops = opFlops(op);
+  }
+  StringRef dtype = "f32";
+  std::string d = op->getNumResults() ? dtypeOf(op->getResult(0)) : "f32";
+  if (contraction)
+    dtype = d;
+  predict(s, t, contraction, dtype);
+  return s;
+}
+
+void total(PlanCost &p) {
+  for (const StepCost &s : p.steps) {
+    p.timeS += s.predictedS;
+    p.flops += s.flops;
+    p.bytes += s.bytes();
+    p.launches += s.launches;
+  }
+}
+
+std::string contractionDtype(func::FuncOp func) {
+  std::string dtype = "f32";
+  double best = 0;
+  func.walk([&](Operation *op) {
+    if (isa<MatmulOp, BatchMatmulOp, AddmmOp>(op) && opFlops(op) > best) {
+      best = opFlops(op);
+      dtype = dtypeOf(op->getResult(0));
+    }
+  });
+  return dtype;
+}
+
+/// The `eager:` tag the importer puts on ops decomposed from one ATen op.
+std::optional<std::string> eagerTag(Location loc) {
+  if (auto f = dyn_cast<FusedLoc>(loc))
+    if (auto s = dyn_cast_or_null<StringAttr>(f.getMetadata()))
+      if (s.getValue().starts_with("eager:"))
+        return s.getValue().drop_front(6).str();
+  return std::nullopt;
+}
+
+} // namespace
+
+PlanCost graphopt::costOfSteps(func::FuncOp func, const Target &target) {
+  PlanCost p;
+  unsigned index = 0, kernelIndex = 0;
+  for (Operation &op : func.getBody().front().without_terminator())
+    p.steps.push_back(stepOf(&op, index++, target, func, kernelIndex));
+  p.dtype = contractionDtype(func);
+  total(p);
+  return p;
+}
+
+PlanCost graphopt::costOfEager(func::FuncOp func, const Target &target) {
+  // Group the ops: one group per eager tag, one per untagged op.
+  llvm::MapVector<std::string, SmallVector<Operation *>,
+                  std::map<std::string, unsigned>>
+      groups;
+  unsigned untagged = 0;
+  for (Operation &op : func.getBody().front().without_terminator()) {
+    std::optional<std::string> tag = eagerTag(op.getLoc());
+    groups[tag ? *tag : "#" + std::to_string(untagged++)].push_back(&op);
+  }
+  PlanCost p;
+  unsigned index = 0, kernelIndex = 0;
+  for (auto &[tag, ops] : groups) {
+    if (ops.size() == 1) {
+      p.steps.push_back(stepOf(ops.front(), index++, target, func, kernelIndex));
+      continue;
+    }
+    // A decomposed ATen op: one kernel reading what flows in from outside
+    // the group and writing what flows out of it.
+    llvm::DenseSet<Operation *> members(ops.begin(), ops.end());
+    llvm::DenseSet<Value> read;
+    StepCost s;
+    s.index = index++;
+    s.kind = "aten";
+    s.name = tag.substr(0, tag.rfind('@'));
+    bool contraction = false;
+    for (Operation *op : ops) {
+      s.ops.push_back(shortName(op));
+      s.flops += opFlops(op);
+      contraction |= isa<MatmulOp, BatchMatmulOp, AddmmOp>(op);
+      for (Value v : op->getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if ((!def || !members.contains(def)) && read.insert(v).second)
+          s.bytesRead += bytesRead(v);
+      }
+      for (Value r : op->getResults())
+        if (llvm::any_of(r.getUsers(),
+                         [&](Operation *u) { return !members.contains(u); }))
+          s.bytesWritten += byteSize(r);
+    }
+    s.launches = llvm::any_of(ops, [](Operation *op) {
+      return !isView(op) && !isa<ConstantOp>(op);
+    });
+    if (!s.launches)
+      s.bytesRead = s.bytesWritten = 0;
+    predict(s, target, contraction, contractionDtype(func));
+    p.steps.push_back(std::move(s));
+  }
+  p.dtype = contractionDtype(func);
+  total(p);
+  return p;
+}
+
+llvm::json::Value graphopt::costJson(const Target &t, const PlanCost &eager,
+                                     const PlanCost &compiled) {
+  using llvm::json::Array, llvm::json::Object;
+  auto totals = [](const PlanCost &p) {
+    return Object{{"time_s", p.timeS},
+                  {"flops", p.flops},
+                  {"bytes", p.bytes},
+                  {"launches", p.launches}};
+  };
+  Object matmul;
+  for (const auto &[dtype, flops] : t.matmulFlops)
+    matmul[dtype] = flops;
+  Array steps;
+  for (const StepCost &s : compiled.steps) {
+    Array ops;
+    for (const std::string &o : s.ops)
+      ops.push_back(o);
+    steps.push_back(Object{{"index", (int64_t)s.index},
+                           {"kind", s.kind},
+                           {"name", s.name},
+                           {"ops", std::move(ops)},
+                           {"flops", s.flops},
+                           {"bytes_read", s.bytesRead},
+                           {"bytes_written", s.bytesWritten},
+                           {"intensity", s.intensity()},
+                           {"bound", s.computeBound ? "compute" : "memory"},
+                           {"launches", s.launches},
+                           {"predicted_s", s.predictedS}});
+  }
+  double peak = t.matmulPeak(compiled.dtype);
+  return Object{
+      {"target",
+       Object{{"name", t.name},
+              {"description", t.description},
+              {"kind", t.kind},
+              {"peak_flops_matmul", peak},
+              {"matmul_flops", std::move(matmul)},
+              {"peak_flops_vector", t.vectorFlops},
+              {"memory_bandwidth", t.memoryBandwidth},
+              {"launch_overhead_s", t.launchOverheadS},
+              {"interconnect_bandwidth", t.interconnectBandwidth}}},
+      {"dtype", compiled.dtype},
+      {"eager", totals(eager)},
+      {"compiled", totals(compiled)},
+      {"predicted_speedup",
+       compiled.timeS > 0 ? eager.timeS / compiled.timeS : 1.0},
+      {"mfu", compiled.timeS > 0 ? compiled.flops / (compiled.timeS * peak) : 0.0},
+      {"steps", std::move(steps)}};
+}
+
+static std::string human(double v, StringRef unit) {
+  static const char *prefixes[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (std::abs(v) >= 1000 && i < 5) {
+    v /= 1000;
+    ++i;
+  }
+  return llvm::formatv("{0:f1} {1}{2}", v, prefixes[i], unit).str();
+}
+
+void graphopt::printCostTable(llvm::raw_ostream &os, const Target &t,
+                              const PlanCost &plan, const PlanCost *eager) {
+  os << "cost on " << t.name << " (" << human(t.matmulPeak(plan.dtype), "FLOP/s")
+     << " " << plan.dtype << " matmul, " << human(t.vectorFlops, "FLOP/s")
+     << " vector, " << human(t.memoryBandwidth, "B/s") << ")\n";
+  os << llvm::formatv("{0,5}  {1,-28} {2,12} {3,12} {4,9} {5,-8} {6,12}\n",
+                      "step", "kernel", "FLOPs", "bytes", "FLOP/B", "bound",
+                      "time (us)");
+  for (const StepCost &s : plan.steps) {
+    if (!s.launches)
+      continue;
+    std::string name = s.name.size() > 28 ? s.name.substr(0, 25) + "..." : s.name;
+    os << llvm::formatv("{0,5}  {1,-28} {2,12} {3,12} {4,9:f2} {5,-8} {6,12:f3}\n",
+                        s.index, name, human(s.flops, ""), human(s.bytes(), "B"),
+                        s.intensity(), s.computeBound ? "compute" : "memory",
+                        s.predictedS * 1e6);
+  }
+  os << llvm::formatv("total: {0} launches, {1}FLOP, {2}, {3:f3} us", plan.launches,
+                      human(plan.flops, ""), human(plan.bytes, "B"),
+                      plan.timeS * 1e6);
+  if (plan.timeS > 0)
+    os << llvm::formatv(", MFU {0:f1}%",
+                        100 * plan.flops / (plan.timeS * t.matmulPeak(plan.dtype)));
+  os << "\n";
+  if (eager && plan.timeS > 0)
+    os << llvm::formatv("eager: {0} launches, {1}, {2:f3} us; predicted speedup "
+                        "{3:f2}x\n",
+                        eager->launches, human(eager->bytes, "B"),
+                        eager->timeS * 1e6, eager->timeS / plan.timeS);
+}

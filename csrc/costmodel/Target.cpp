@@ -1,0 +1,106 @@
+//===- Target.cpp - parsing and finding hardware targets ------------------===//
+#include "csrc/costmodel/Target.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+using namespace graphopt;
+using llvm::Expected;
+using llvm::StringRef;
+
+double Target::matmulPeak(StringRef dtype) const {
+  auto it = matmulFlops.find(dtype.str());
+  if (it != matmulFlops.end())
+    return it->second;
+  it = matmulFlops.find("f32");
+  return it != matmulFlops.end() ? it->second : vectorFlops;
+}
+
+static llvm::Error fieldError(StringRef name, StringRef field,
+                              StringRef problem) {
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      "target '" + name + "': field '" + field + "' " + problem);
+}
+
+Expected<Target> graphopt::parseTarget(StringRef json) {
+  Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "target is not valid JSON: " +
+                                       llvm::toString(parsed.takeError()));
+  const llvm::json::Object *o = parsed->getAsObject();
+  if (!o)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "target must be a JSON object");
+  Target t;
+  std::optional<StringRef> name = o->getString("name");
+  if (!name || name->empty())
+    return fieldError("?", "name", "is missing");
+  t.name = name->str();
+  t.description = o->getString("description").value_or("").str();
+  t.kind = o->getString("kind").value_or("gpu").str();
+
+  // Required positive rates: a zero would predict infinite speed.
+  auto positive = [&](StringRef field, double &out) -> llvm::Error {
+    std::optional<double> v = o->getNumber(field);
+    if (!v)
+      return fieldError(t.name, field, "is missing or not a number");
+    if (!(*v > 0))
+      return fieldError(t.name, field, "must be positive");
+    out = *v;
+    return llvm::Error::success();
+  };
+  if (auto e = positive("vector_flops", t.vectorFlops))
+    return std::move(e);
+  if (auto e = positive("memory_bandwidth", t.memoryBandwidth))
+    return std::move(e);
+  t.launchOverheadS = o->getNumber("launch_overhead_s").value_or(0);
+  if (t.launchOverheadS < 0)
+    return fieldError(t.name, "launch_overhead_s", "must not be negative");
+  t.l2Bytes = o->getNumber("l2_bytes").value_or(0);
+  t.smCount = o->getInteger("sm_count").value_or(0);
+  t.interconnectBandwidth = o->getNumber("interconnect_bandwidth").value_or(0);
+
+  const llvm::json::Object *mm = o->getObject("matmul_flops");
+  if (!mm || mm->empty())
+    return fieldError(t.name, "matmul_flops",
+                      "must map dtypes (f32, bf16, ...) to FLOP/s");
+  for (const auto &[dtype, value] : *mm) {
+    std::optional<double> v = value.getAsNumber();
+    if (!v || !(*v > 0))
+      return fieldError(t.name, "matmul_flops." + dtype.str(),
+                        "must be a positive number");
+    t.matmulFlops[dtype.str()] = *v;
+  }
+  return t;
+}
+
+const std::vector<std::pair<std::string, std::string>> &
+graphopt::builtinTargets() {
+  static const std::vector<std::pair<std::string, std::string>> targets = {
+#include "csrc/costmodel/BuiltinTargets.inc"
+  };
+  return targets;
+}
+
+Expected<Target> graphopt::resolveTarget(StringRef nameOrPath) {
+  for (const auto &[name, json] : builtinTargets())
+    if (name == nameOrPath)
+      return parseTarget(json);
+  if (!nameOrPath.ends_with(".json")) {
+    std::string names;
+    for (const auto &[name, json] : builtinTargets())
+      names += (names.empty() ? "" : ", ") + name;
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "unknown target '" + nameOrPath + "'; built-in targets are " + names +
+            ", or pass a path to a target .json file");
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(nameOrPath);
+  if (!buffer)
+    return llvm::createStringError(buffer.getError(),
+                                   "cannot read target file '" + nameOrPath +
+                                       "': " + buffer.getError().message());
+  return parseTarget((*buffer)->getBuffer());
+}

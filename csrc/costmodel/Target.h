@@ -1,0 +1,47 @@
+//===- Target.h - hardware targets of the cost model ----------------------===//
+//
+// A target is a JSON file: peak FLOP/s (matmul per dtype, vector), memory
+// bandwidth, launch overhead. h100-sxm and a100-sxm-80gb are built in
+// (csrc/costmodel/targets/); host-cpu is measured on first use by the Python
+// side; users pass their own files for accelerators that do not exist yet.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRAPHOPT_COSTMODEL_TARGET_H
+#define GRAPHOPT_COSTMODEL_TARGET_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace graphopt {
+
+struct Target {
+  std::string name, description, kind; // kind: "gpu" or "cpu"
+  std::map<std::string, double> matmulFlops; // by dtype: "f32", "bf16", ...
+  double vectorFlops = 0;     // FLOP/s of elementwise and reduction math
+  double memoryBandwidth = 0; // bytes/s
+  double launchOverheadS = 0; // per kernel launch (or per eager op on a CPU)
+  double l2Bytes = 0;
+  int64_t smCount = 0;
+  double interconnectBandwidth = 0; // bytes/s per device, for data parallel
+
+  /// Matmul peak for an element type name (f32, bf16, ...); f32's if absent.
+  double matmulPeak(llvm::StringRef dtype) const;
+};
+
+/// Parses and validates a target; the error names the missing or bad field.
+llvm::Expected<Target> parseTarget(llvm::StringRef json);
+
+/// The targets built into graphopt: (name, JSON text).
+const std::vector<std::pair<std::string, std::string>> &builtinTargets();
+
+/// A built-in target by name, or a JSON file by path.
+llvm::Expected<Target> resolveTarget(llvm::StringRef nameOrPath);
+
+} // namespace graphopt
+
+#endif // GRAPHOPT_COSTMODEL_TARGET_H

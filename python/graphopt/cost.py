@@ -1,0 +1,146 @@
+"""Hardware targets and cost predictions.
+
+The cost model itself is C++ (csrc/costmodel/): it prices every step of a
+graph, eager and compiled, on a target. This module finds targets: the
+built-in GPUs, `host-cpu` (this machine, measured once and cached), and any
+target .json file a user writes for an accelerator of their own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from . import config
+
+HOST_CPU = "host-cpu"
+
+
+def _builtin() -> dict[str, str]:
+    from . import _C
+    return dict(_C.builtin_targets())
+
+
+def _host_cpu_path() -> Path:
+    return config.cache_dir() / "targets" / f"{HOST_CPU}.json"
+
+
+def _best_seconds(fn, repeat: int, inner: int = 1) -> float:
+    """The fastest of `repeat` timings of `inner` calls: a roofline wants what
+    the machine can do, not what a busy moment let it do."""
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        best = min(best, (time.perf_counter() - start) / inner)
+    return best
+
+
+def calibrate_host_cpu() -> dict:
+    """Measures this machine in about a second: copy bandwidth, GEMM FLOP/s
+    (f32, bf16), vector-math FLOP/s (exp over a cache-resident array, priced
+    in the cost model's own FLOPs per exp) and the per-op launch overhead."""
+    import torch
+    n = 16 << 20  # 64 MiB of f32: far beyond the caches
+    src, dst = torch.rand(n), torch.empty(n)
+    copy_s = _best_seconds(lambda: dst.copy_(src), 7)
+    matmul = {}
+    for name, dtype, size in (("f32", torch.float32, 1024), ("bf16", torch.bfloat16, 1024)):
+        a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
+        matmul[name] = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
+    small = torch.rand(64 << 10)  # 256 KiB: stays in L2
+    out = torch.empty_like(small)
+    exp_s = _best_seconds(lambda: torch.exp(small, out=out), 7, inner=20)
+    one = torch.ones(1)
+    launch_s = _best_seconds(lambda: torch.add(one, one), 7, inner=200)
+    target = {
+        "name": HOST_CPU,
+        "description": f"this machine: {platform.processor() or platform.machine()}, "
+                       f"{torch.get_num_threads()} threads (measured {time.strftime('%Y-%m-%d')})",
+        "kind": "cpu",
+        "matmul_flops": matmul,
+        "vector_flops": 8 * small.numel() / exp_s,
+        "memory_bandwidth": 2 * src.numel() * 4 / copy_s,
+        "launch_overhead_s": launch_s,
+        "threads": torch.get_num_threads(),
+    }
+    return target
+
+
+def host_cpu_target() -> dict:
+    """host-cpu, measured on first use and cached (delete the file, or
+    `graphopt cache clear`, to measure again)."""
+    import torch
+    path = _host_cpu_path()
+    try:
+        cached = json.loads(path.read_text())
+        if cached.get("threads") == torch.get_num_threads():
+            return cached
+    except (OSError, ValueError):
+        pass
+    target = calibrate_host_cpu()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(target, indent=2))
+        tmp.replace(path)
+    except OSError:
+        pass  # an unwritable cache only costs a re-measurement
+    return target
+
+
+def target_json(name_or_path: str) -> str:
+    """The JSON text of a target: a built-in name, host-cpu, or a file path."""
+    if name_or_path == HOST_CPU:
+        return json.dumps(host_cpu_target())
+    builtin = _builtin()
+    if name_or_path in builtin:
+        return builtin[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix == ".json":
+        try:
+            return path.read_text()
+        except OSError as e:
+            raise ValueError(f"cannot read target file {path}: {e.strerror}") from None
+    raise ValueError(f"unknown target {name_or_path!r}; targets are "
+                     f"{', '.join([HOST_CPU, *builtin])}, or a path to a target .json file")
+
+
+def load_target(name_or_path: str) -> dict:
+    return json.loads(target_json(name_or_path))
+
+
+def list_targets() -> list[dict]:
+    """Every named target: the built-in GPUs and host-cpu."""
+    targets = []
+    for name, text in _builtin().items():
+        targets.append({"name": name, "description": json.loads(text).get("description", ""),
+                        "path": "built-in"})
+    cached = _host_cpu_path()
+    targets.append({"name": HOST_CPU,
+                    "description": "this machine, measured on first use",
+                    "path": str(cached) if cached.exists() else "not measured yet"})
+    return targets
+
+
+def cost_table(mlir_text: str, target: str) -> str:
+    """The per-kernel cost table of an imported graph (MLIR text) on a
+    target, with the eager baseline and the predicted speedup."""
+    from . import _C
+    return _C.compile(mlir_text, targets=[target_json(target)]).cost_table
+
+
+def data_parallel(step_s: float, grad_bytes: float, devices: int, link_bandwidth: float) -> dict:
+    """Predicted step time on `devices` data-parallel devices: the per-device
+    step, then a ring all-reduce of the gradients (2 (N-1)/N of their bytes
+    over each link), not overlapped with the backward pass."""
+    if devices < 1 or link_bandwidth <= 0:
+        raise ValueError("devices must be >= 1 and link_bandwidth > 0")
+    allreduce_s = 2 * (devices - 1) / devices * grad_bytes / link_bandwidth
+    total = step_s + allreduce_s
+    return {"devices": devices, "step_s": total, "allreduce_s": allreduce_s,
+            "scaling_efficiency": step_s / total if total else 1.0}
