@@ -13,7 +13,7 @@ PY         := $(VENV)/bin/python
 BUILD      := $(CURDIR)/build/dev
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS   := libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libgtest-dev ccache \
-              ninja-build cmake g++ python3-venv
+              ninja-build cmake g++ python3-venv chromium
 PY_PKGS    := torch==2.13.0 numpy pytest pybind11 scikit-build-core lit expecttest transformers
 
 export CCACHE_BASEDIR := $(CURDIR)

@@ -7,6 +7,7 @@ import os as _os
 
 from .backend import (GraphoptCompileError, GraphoptVerifyError, compiled_graphs, graphopt_backend,
                       reset_stats)
+from .explain import explain
 
 # GRAPHOPT_LOG=info|debug: graphopt's log lines on stderr without configuring logging.
 if _os.environ.get("GRAPHOPT_LOG"):

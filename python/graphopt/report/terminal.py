@@ -1,0 +1,66 @@
+"""print(report): the graphs, then each graph's kernels and extern ops, as
+compact fixed-width tables."""
+from __future__ import annotations
+
+from . import fmt
+from .model import COMPUTE_KINDS, Report
+
+
+def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> list[str]:
+    """The first `text_columns` columns left-aligned, the numbers right-aligned;
+    as many columns as the header has (the rows may carry more)."""
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+
+    def line(cells):
+        return "  " + "  ".join(c.ljust(w) if i < text_columns else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return [line(header)] + [line(r) for r in rows]
+
+
+def render(report: Report) -> str:
+    t = report.target
+    kernels = sum(len(g.kernels) for g in report.graphs)
+    externs = sum(len(g.externs) for g in report.graphs)
+    out = [f"graphopt: {len(report.graphs)} graphs, {sum(g.aten_ops for g in report.graphs)} ATen ops "
+           f"-> {kernels} kernels, {externs} extern ops"]
+
+    # Without cost data the cost columns are left out: the header is cut short.
+    cost_header = ["eager*", "graphopt*", "speedup*"] if t else []
+    rows = []
+    for g in report.graphs:
+        c = g.costs.get(t)
+        costs = [fmt.seconds(c.eager.time_s), fmt.seconds(c.compiled.time_s),
+                 fmt.ratio(c.predicted_speedup)] if c else ["-"] * 3
+        rows.append([g.name, str(g.aten_ops), str(len(g.kernels)), str(len(g.externs)),
+                     fmt.nbytes(g.arena_size), fmt.nbytes(g.naive_size), fmt.seconds(g.compile_s), *costs])
+    out += ["", *_table(["graph", "ATen ops", "kernels", "extern", "arena", "no reuse", "compile",
+                         *cost_header], rows)]
+    if report.targets:
+        described = next(x for x in report.targets if x.name == t)
+        out.append(f"* predicted for {t} ({described.description}); all targets: " + ", ".join(
+            f"{x.name} {fmt.speedup(*report.totals(x.name))}" for x in report.targets))
+    else:
+        out.append("* no cost data (no cost.json in the dump)")
+    if report.measured:
+        m = report.measured
+        out.append(f"measured on this machine: eager {fmt.seconds(m.eager_s)}, "
+                   f"graphopt {fmt.seconds(m.compiled_s)}, {fmt.ratio(m.speedup)}")
+    for f in report.failures:
+        out.append(f"{f.graph} fell back to eager: {f.error.strip().splitlines()[0] if f.error.strip() else '?'}")
+
+    for g in report.graphs:
+        rows = []
+        for s in g.steps:
+            if s.kind not in COMPUTE_KINDS:
+                continue
+            c = s.costs.get(t)
+            costs = [c.bound, fmt.count(c.flops), fmt.nbytes(c.bytes_read + c.bytes_written),
+                     fmt.seconds(c.predicted_s)] if c else ["-"] * 4
+            rows.append([str(s.index), s.name, fmt.ops_summary(s.ops) if s.ops else "-", *costs])
+        header = ["step", "name", "fused ops"] + (["bound", "FLOPs", "bytes", "predicted"] if t else [])
+        out += ["", f"{g.name}: kernels and contractions", *_table(header, rows, 4)]
+        if g.externs:
+            out += [f"{g.name}: extern ops (run by torch)",
+                    *_table(["step", "op", "reason"],
+                            [[str(s.index), s.name, g.extern_reason(s)] for s in g.externs], 3)]
+    return "\n".join(out)
