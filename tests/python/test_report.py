@@ -13,7 +13,7 @@ from graphopt.report.model import COMPUTE_KINDS
 from models import MLPBlock
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = Path(__file__).parent / "data" / "mlp_dump"  # a real dump, plus measured and cuda in forward_0
+FIXTURE = Path(__file__).parent / "data" / "mlp_dump"  # a real dump, plus measured times in forward_0
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 SECTIONS = ["summary", "roofline", "fusion", "memory", "kernels", "externs"]
 
@@ -102,7 +102,9 @@ def test_real_dump_in_chromium(tmp_path, mlp_dump):
     assert len(dom.find("title", inside="roofline")) >= len(points)  # one tooltip per circle
     assert len(dom.find("rect", "buffer", inside="memory")) == arena_buffers(mlp_dump) > 0
     kernels = sum(len(g.kernels) for g in report.graphs)
-    assert len(dom.find("details", inside="kernels")) == kernels  # the C++ of each kernel
+    sources = sum(json.loads((d / "plan.json").read_text())["num_kernels"]
+                  * len(list(d.glob("kernels.c*"))) for d in mlp_dump.iterdir())
+    assert len(dom.find("details", inside="kernels")) == sources  # each kernel's C++ (and CUDA)
     assert len(dom.find("tr", inside="kernels")) == sum(len(g.steps) + 1 for g in report.graphs)
     assert len(dom.find("tr", inside="fusion")) == kernels + len(report.graphs)
 
@@ -122,9 +124,11 @@ def test_fixture_measured_times_and_registers(tmp_path):
     forward = report.graphs[0]
     assert forward.measured.speedup == pytest.approx(1.7)
     assert all(s.measured_s for s in forward.steps if s.kind in COMPUTE_KINDS)
-    assert forward.kernels[0].cuda["sm_90"]["registers"] == 24
+    registers = json.loads((FIXTURE / "forward_0" / "cost.json").read_text())["cuda"]["sm_90"]
+    assert forward.kernels[0].cuda["sm_90"] == registers[forward.kernels[0].symbol]
     assert len(dom.find("circle", "kernel-point")) == expected_points(FIXTURE, "h100-sxm")
-    assert "measured 4 µs" in text and "sm_90: 24" in text  # a measured tooltip, a register count
+    assert "measured 4 µs" in text  # step 4's tooltip
+    assert f"sm_90: {registers[forward.kernels[0].symbol]['registers']}" in text
 
 
 def test_without_cost_json(tmp_path):

@@ -55,6 +55,10 @@ def speedup(eager, compiled) -> str:
     return ratio(eager.time_s / compiled.time_s if compiled.time_s else None)
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def ops_summary(ops: list[str]) -> str:
     """A kernel's fused ops, in first-seen order, repeats counted and constants left out:
     'mul×4 erf add'."""

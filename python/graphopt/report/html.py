@@ -63,9 +63,11 @@ def _summary(report: Report) -> str:
     kernels = sum(len(g.kernels) for g in report.graphs)
     contractions = sum(len(g.contractions) for g in report.graphs)
     arena, naive = sum(g.arena_size for g in report.graphs), sum(g.naive_size for g in report.graphs)
-    parts = [_p(f"{len(report.graphs)} graphs: {sum(g.aten_ops for g in report.graphs)} ATen ops → "
-                f"{kernels} fused kernels and {contractions} contractions, "
-                f"{sum(len(g.externs) for g in report.graphs)} extern ops. Arena {fmt.nbytes(arena)}, "
+    parts = [_p(f"{fmt.plural(len(report.graphs), 'graph')}: "
+                f"{fmt.plural(sum(g.aten_ops for g in report.graphs), 'ATen op')} → "
+                f"{fmt.plural(kernels, 'fused kernel')} and {fmt.plural(contractions, 'contraction')}, "
+                f"{fmt.plural(sum(len(g.externs) for g in report.graphs), 'extern op')}. "
+                f"Arena {fmt.nbytes(arena)}, "
                 f"{fmt.nbytes(naive)} without buffer reuse"
                 + (f" ({1 - arena / naive:.0%} less)." if naive else "."))]
     parts.append(_table(

@@ -252,10 +252,23 @@ def _read_json(path: Path) -> dict:
 
 
 def _functions(source: str) -> dict[str, str]:
-    """The extern "C" functions of a kernels file by name; each ends at the first
-    '}' in column 0, as the emitters write them."""
-    return {m.group(1): m.group(0)
-            for m in re.finditer(r'^extern "C"[^(]*?(\w+)\(.*?^\}$', source, re.M | re.S)}
+    """The top-level functions of a kernels file by name, as the emitters write
+    them: a header line at column 0 ending in '{', a body up to the first '}' at
+    column 0. The name is the first called-looking word not starting with '__'
+    (skips __launch_bounds__)."""
+    functions = {}
+    for m in re.finditer(r'^(?:extern "C"|__global__)[^\n]*\{$.*?^\}$', source, re.M | re.S):
+        header = m.group(0).split("\n", 1)[0]
+        name = next((n for n in re.findall(r"(\w+)\(", header) if not n.startswith("__")), None)
+        if name:
+            functions[name] = m.group(0)
+    return functions
+
+
+def _kernel_source(functions: dict[str, str], symbol: str) -> str:
+    """The kernel `symbol` and its helpers (the CUDA `<symbol>_kernel` its launcher calls)."""
+    return "\n\n".join(code for name, code in functions.items()
+                        if name == symbol or name.startswith(symbol + "_"))
 
 
 def _load_graph(folder: Path) -> Graph:
@@ -268,7 +281,8 @@ def _load_graph(folder: Path) -> Graph:
                   for v in plan["values"]]
         steps = [Step(i, s["kind"], s["inputs"], s["outputs"], s.get("loc", ""), s.get("symbol"),
                       s.get("ops", []), s.get("callee"),
-                      {lang: fns[s["symbol"]] for lang, fns in sources.items() if s.get("symbol") in fns})
+                      {lang: code for lang, fns in sources.items()
+                       if s.get("symbol") and (code := _kernel_source(fns, s["symbol"]))})
                  for i, s in enumerate(plan["steps"])]
         graph = Graph(folder.name, values, steps, plan["arena_size"], plan["naive_size"],
                       # one `= torch.ops.<ns>.<op>` line per ATen op node of the FX graph

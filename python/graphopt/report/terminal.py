@@ -21,8 +21,9 @@ def render(report: Report) -> str:
     t = report.target
     kernels = sum(len(g.kernels) for g in report.graphs)
     externs = sum(len(g.externs) for g in report.graphs)
-    out = [f"graphopt: {len(report.graphs)} graphs, {sum(g.aten_ops for g in report.graphs)} ATen ops "
-           f"-> {kernels} kernels, {externs} extern ops"]
+    out = [f"graphopt: {fmt.plural(len(report.graphs), 'graph')}, "
+           f"{fmt.plural(sum(g.aten_ops for g in report.graphs), 'ATen op')} -> "
+           f"{fmt.plural(kernels, 'kernel')}, {fmt.plural(externs, 'extern op')}"]
 
     # Without cost data the cost columns are left out: the header is cut short.
     cost_header = ["eager*", "graphopt*", "speedup*"] if t else []
