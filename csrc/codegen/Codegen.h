@@ -18,6 +18,12 @@ std::string kernelSymbol(mlir::func::FuncOp func, unsigned index);
 /// diagnostic on IR it cannot emit.
 mlir::FailureOr<std::string> emitCpuKernels(mlir::func::FuncOp func);
 
+/// One CUDA translation unit for the same kernels: per graphopt.kernel a
+/// __global__ function and an `extern "C"` launcher with the CPU kernel's
+/// parameters plus a stream (`void *`). Includes graphopt_cuda.h, which
+/// also compiles as host C++ against the SIMT emulation header.
+mlir::FailureOr<std::string> emitCudaKernels(mlir::func::FuncOp func);
+
 /// The launch plan of a planned function as JSON: values (shape, dtype,
 /// storage), steps in execution order, arena size. See docs/architecture.md.
 mlir::FailureOr<std::string> buildLaunchPlan(mlir::func::FuncOp func);
@@ -31,8 +37,9 @@ std::string storageTypeOf(mlir::Type elementType);
 /// The short dtype name the runtime maps to torch ("f32", "i64", "i1", ...).
 std::string dtypeName(mlir::Type elementType);
 
-/// Registers graphopt-test-print-cpu-kernels (for graphopt-opt and lit).
-void registerTestPrintCpuKernelsPass();
+/// Registers graphopt-test-print-cpu-kernels and
+/// graphopt-test-print-cuda-kernels (for graphopt-opt and lit).
+void registerTestPrintKernelsPasses();
 
 } // namespace graphopt
 

@@ -149,6 +149,10 @@ Artifact graphopt::compileModule(const std::string &mlirText,
   if (failed(plan))
     throw CompileError("building the launch plan failed:\n" + diagnostics,
                        "emit");
+  FailureOr<std::string> cuda = emitCudaKernels(func);
+  if (failed(cuda))
+    throw CompileError("emitting CUDA kernels failed:\n" + diagnostics, "emit");
+  artifact.cudaSource = std::move(*cuda);
   artifact.cpuSource = std::move(*source);
   artifact.planJson = std::move(*plan);
 

@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   graphopt::registerGraphOptPasses();
   graphopt::registerGraphOptPipeline();
-  graphopt::registerTestPrintCpuKernelsPass();
+  graphopt::registerTestPrintKernelsPasses();
   graphopt::registerCostPass();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "graphopt optimizer driver\n", registry));

@@ -55,6 +55,9 @@ class GraphStats:
     fallback: str | None = None
     kernel_ops: list = field(default_factory=list)
     cost: list = field(default_factory=list)  # per target, see docs/cost-model.md
+    # With the `profile` option: (FX graph, CompiledGraph, input positions,
+    # first inputs) for graphopt.measure.
+    runtime: tuple | None = field(default=None, repr=False, compare=False)
 
     def predicted_speedup(self, target: str | None = None) -> float | None:
         for c in self.cost:
@@ -187,6 +190,34 @@ class ShapeSpecializedGraph:
         return fn(*args)
 
 
+def _kernel_kind(gm: torch.fx.GraphModule, options: config.Options) -> tuple[str, str]:
+    """Which kernels run the graph, and the device of its arena."""
+    devices = {v.device for n in gm.graph.nodes if n.op == "placeholder"
+               for v in [n.meta.get("val")] if isinstance(v, torch.Tensor)}
+    cuda = next((d for d in devices if d.type == "cuda"), None)
+    if options.kernels == "auto":
+        return ("cuda", str(cuda)) if cuda is not None else ("cpp", "cpu")
+    if options.kernels == "cuda" and cuda is None:
+        raise RuntimeError("graphopt option kernels='cuda' needs the graph's tensors on a CUDA device")
+    if options.kernels != "cuda" and cuda is not None:
+        raise RuntimeError(f"graphopt option kernels={options.kernels!r} runs on the CPU, but the graph's "
+                           f"tensors are on {cuda}")
+    return options.kernels, str(cuda) if options.kernels == "cuda" else "cpu"
+
+
+def _cuda_stats(cuda_source: str) -> dict | None:
+    """ptxas register/spill/stack use per kernel for sm_80 and sm_90, for
+    cost.json; None when nvcc is not installed."""
+    from .runtime import ptxas
+    if not ptxas.available():
+        return None
+    try:
+        return ptxas.ptxas_stats(cuda_source)
+    except RuntimeError as e:
+        log.warning("graphopt: %s", e)
+        return None
+
+
 def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, options: config.Options):
     """AOTAutograd's fw/bw compiler: returns a boxed callable."""
     if _is_symbolic(gm):
@@ -207,12 +238,15 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
         artifact = _C.compile(imported.mlir, capture_passes=options.dump_dir is not None,
                               targets=targets)
         plan = json.loads(artifact.plan_json)
-        library = load_kernel_library(artifact.cpu_source) if plan["num_kernels"] else None
+        kernels, device = _kernel_kind(gm, options)
+        source = artifact.cpu_source if kernels == "cpp" else artifact.cuda_source
+        library = load_kernel_library(source, kernels) if plan["num_kernels"] else None
         # AOTAutograd calls compilers under its fake mode: the arena must be real.
         with unset_fake_temporarily():
-            compiled = CompiledGraph(plan, library, imported.lifted_constants, name)
+            compiled = CompiledGraph(plan, library, imported.lifted_constants, name, kernels, device)
         if options.dump_dir:
-            dumps.write_graph_dump(Path(options.dump_dir) / name, gm, imported, artifact)
+            dumps.write_graph_dump(Path(options.dump_dir) / name, gm, imported, artifact,
+                                   _cuda_stats(artifact.cuda_source) if plan["num_kernels"] else None)
     except Exception as e:  # noqa: BLE001 - any compiler failure falls back to eager
         if options.strict:
             raise GraphoptCompileError(f"graphopt failed to compile graph {name}: {e}") from e
@@ -251,6 +285,9 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
     positions = imported.arg_positions  # FX inputs that are MLIR arguments
 
     def run(*args):
+        if options.profile and stats.runtime is None:
+            stats.runtime = (gm, compiled, positions,
+                             [a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args])
         clones = [a.clone() if isinstance(a, torch.Tensor) else a for a in args] if verify else None
         with torch.no_grad():
             results = compiled(*[args[i] for i in positions])

@@ -19,6 +19,9 @@ def cache_dir() -> Path:
     return Path(base) / "graphopt"
 
 
+KERNEL_KINDS = ("auto", "cpp", "cuda", "cuda-emulated")
+
+
 class InvalidOptionError(ValueError):
     """An unknown graphopt option or a bad value."""
 
@@ -51,12 +54,19 @@ class Options:
         also host-cpu and a100-sxm-80gb.
     verify: also run every compiled graph eagerly and compare (GRAPHOPT_VERIFY=1
         raises on a mismatch, GRAPHOPT_VERIFY=warn warns).
+    kernels: which kernels run (GRAPHOPT_KERNELS): "auto" (CUDA for graphs on
+        a CUDA device, else C++), "cpp", "cuda", or "cuda-emulated" (the CUDA
+        source run on the CPU by the SIMT emulation harness; for tests).
+    profile: keep each graph's first inputs so graphopt.measure can time the
+        graph and its steps against eager (explain(measure=True), benchmarks).
     """
 
     strict: bool = False
     dump_dir: str | None = None
     targets: tuple = ()
     verify: str = ""
+    kernels: str = "auto"
+    profile: bool = False
 
     @staticmethod
     def from_user(options: dict | None) -> "Options":
@@ -66,9 +76,10 @@ class Options:
         if unknown:
             raise _option_error(
                 f"unknown graphopt option(s) {unknown}; valid options are {sorted(valid)}")
-        if "strict" in options and not isinstance(options["strict"], bool):
-            raise _option_error(f"graphopt option 'strict' must be a bool, got {options['strict']!r}; "
-                                f"valid options are {sorted(valid)}")
+        for flag in ("strict", "profile"):
+            if flag in options and not isinstance(options[flag], bool):
+                raise _option_error(f"graphopt option '{flag}' must be a bool, got {options[flag]!r}; "
+                                    f"valid options are {sorted(valid)}")
         if options.get("dump_dir") is not None and not isinstance(options["dump_dir"], (str, os.PathLike)):
             raise _option_error(f"graphopt option 'dump_dir' must be a path, got {options['dump_dir']!r}; "
                                 f"valid options are {sorted(valid)}")
@@ -81,12 +92,20 @@ class Options:
         if verify is not None and verify not in (True, False, "raise", "warn"):
             raise _option_error(f"graphopt option 'verify' must be True, False, 'raise' or 'warn', "
                                 f"got {verify!r}; valid options are {sorted(valid)}")
+        kernels = options.get("kernels")
+        if kernels is not None and kernels not in KERNEL_KINDS:
+            raise _option_error(f"graphopt option 'kernels' must be one of {list(KERNEL_KINDS)}, "
+                                f"got {kernels!r}; valid options are {sorted(valid)}")
+        env_kernels = os.environ.get("GRAPHOPT_KERNELS", "auto").strip() or "auto"
+        if env_kernels not in KERNEL_KINDS:
+            raise _option_error(f"GRAPHOPT_KERNELS must be one of {list(KERNEL_KINDS)}, got {env_kernels!r}")
         env_verify = os.environ.get("GRAPHOPT_VERIFY", "").strip().lower()
         env_targets = [t for t in os.environ.get("GRAPHOPT_TARGETS", "").split(",") if t.strip()]
         merged = {
             "strict": _env_flag("GRAPHOPT_STRICT"),
             "dump_dir": os.environ.get("GRAPHOPT_DUMP_DIR") or None,
             "targets": env_targets,
+            "kernels": env_kernels,
             "verify": "warn" if env_verify == "warn" else "raise" if _env_flag("GRAPHOPT_VERIFY") else "",
         }
         merged.update({k: v for k, v in options.items() if v is not None})

@@ -31,7 +31,6 @@ def explain(model_or_fn, *example_inputs, target: str = "h100-sxm", measure: boo
     leaves = _grad_leaves(model_or_fn, example_inputs) if backward else None
     if backward and not leaves:
         raise ValueError("explain(backward=True): no parameter or input requires grad")
-    seen = len(compiled_graphs())
     torch._dynamo.reset()  # compile afresh, so every graph is dumped
     try:
         with tempfile.TemporaryDirectory(prefix="graphopt-explain-") as dump:
@@ -40,13 +39,9 @@ def explain(model_or_fn, *example_inputs, target: str = "h100-sxm", measure: boo
                                  example_inputs, leaves)
             compiled()
             measured = _measure(_one_call(model_or_fn, example_inputs, leaves), compiled) if measure else None
-            report = Report.from_dump(dump, target=target, measured=measured)
+            return Report.from_dump(dump, target=target, measured=measured, stats=compiled_graphs())
     finally:
         torch._dynamo.reset()
-    seconds = {s.name: s.compile_seconds for s in compiled_graphs()[seen:]}
-    for g in report.graphs:
-        g.compile_s = seconds.get(g.name)
-    return report
 
 
 def _grad_leaves(model_or_fn, inputs) -> list[torch.Tensor]:

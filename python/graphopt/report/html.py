@@ -13,6 +13,7 @@ body { font: 14px/1.45 system-ui, sans-serif; color: #222; margin: 24px auto; ma
 h1 { font-size: 22px; margin-bottom: 0; } h2 { border-bottom: 1px solid #ccc; margin-top: 32px; }
 h3 { font-size: 15px; margin: 18px 0 6px; }
 .sub, .note, .empty { color: #666; } .empty { font-style: italic; }
+.scroll { overflow-x: auto; }
 table { border-collapse: collapse; margin: 6px 0 12px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -43,7 +44,7 @@ def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset())
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{_text(c)}</td>'
                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return Raw(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return Raw(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 def _p(text, cls: str = "") -> Raw:

@@ -181,10 +181,11 @@ class Report:
     measured: Measured | None = None  # the whole model, from explain(measure=True)
 
     @staticmethod
-    def from_dump(folder: str | Path, target: str | None = None,
-                  measured: Measured | None = None) -> "Report":
+    def from_dump(folder: str | Path, target: str | None = None, measured: Measured | None = None,
+                  stats=()) -> "Report":
         """Loads a dump folder (or one graph's subfolder). `target` defaults to the
-        first target of the first cost.json."""
+        first target of the first cost.json. `stats`, the graphs this process
+        compiled (graphopt.compiled_graphs()), adds their compile times."""
         folder = Path(folder)
         if not folder.is_dir():
             raise DumpError(f"{folder} is not a folder")
@@ -199,6 +200,9 @@ class Report:
             target = known[0]
         elif target is not None and known and target not in known:
             raise DumpError(f"no cost data for target {target!r} in {folder} (it has {', '.join(known)})")
+        seconds = {s.name: s.compile_seconds for s in stats}
+        for g in graphs:
+            g.compile_s = seconds.get(g.name)
         return Report(graphs, target, failures, measured)
 
     @property

@@ -1,4 +1,8 @@
-"""Compile one graph's kernels with g++ into a shared library, cached on disk.
+"""Compile one graph's kernels into a shared library, cached on disk.
+
+Three kinds of kernel source: "cpp" (the CPU kernels, g++), "cuda" (the
+CUDA kernels, nvcc, for a GPU) and "cuda-emulated" (the same CUDA source as
+host C++ against graphopt_simt.h, to run it on the CPU in tests).
 
 Cache safety:
 - the key hashes the source, the support headers, the compiler and its
@@ -37,17 +41,40 @@ log = logging.getLogger("graphopt")
 # -fno-math-errno lets sqrt vectorize; no -ffast-math: results must match eager.
 CXXFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-std=c++17",
             "-shared", "-fPIC", "-w"]
+# The emulation runs every CUDA thread as a coroutine: -O1 compiles fast enough.
+SIMT_FLAGS = ["-O1", "-std=c++17", "-shared", "-fPIC", "-w", "-include", "graphopt_simt.h",
+              "-x", "c++"]
+NVCC_FLAGS = ["-O3", "-std=c++17", "--expt-relaxed-constexpr", "-shared", "-Xcompiler", "-fPIC",
+              "-arch=native", "-w"]
 INCLUDE_DIR = Path(__file__).parent / "include"
 _warned: set = set()
 
 
+def find_nvcc() -> str | None:
+    """nvcc from $NVCC, PATH or /usr/local/cuda."""
+    for candidate in (os.environ.get("NVCC"), shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
 @functools.lru_cache(maxsize=None)
-def _compiler() -> tuple[str, str]:
-    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if not cxx:
-        raise RuntimeError("graphopt needs a C++ compiler (g++) to build its CPU kernels")
+def _compiler(kind: str = "cpp") -> tuple[str, str]:
+    if kind == "cuda":
+        cxx = find_nvcc()
+        if not cxx:
+            raise RuntimeError("graphopt needs nvcc to build CUDA kernels (set NVCC or install "
+                               "the CUDA toolkit, or pip's nvidia-cuda-nvcc)")
+    else:
+        cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+        if not cxx:
+            raise RuntimeError("graphopt needs a C++ compiler (g++) to build its CPU kernels")
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
-    return cxx, version.splitlines()[0] if version else "unknown"
+    return cxx, version.strip() or "unknown"  # all of it: nvcc's last line names the build
+
+
+def _flags(kind: str) -> list[str]:
+    return {"cpp": CXXFLAGS, "cuda-emulated": SIMT_FLAGS, "cuda": NVCC_FLAGS}[kind]
 
 
 @functools.lru_cache(maxsize=None)
@@ -56,11 +83,11 @@ def _headers() -> str:
     return "".join(p.read_text() for p in sorted(INCLUDE_DIR.glob("*.h")))
 
 
-def cache_key(source: str) -> str:
+def cache_key(source: str, kind: str = "cpp") -> str:
     from .. import __version__
-    cxx, version = _compiler()
+    cxx, version = _compiler(kind)
     h = hashlib.sha256()
-    for part in (source, _headers(), cxx, version, " ".join(CXXFLAGS), __version__):
+    for part in (source, _headers(), kind, cxx, version, " ".join(_flags(kind)), __version__):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]
@@ -97,14 +124,15 @@ def kernel_dir() -> Path | None:
     return folder
 
 
-def _compile(source: str, out: Path) -> None:
-    cxx, _ = _compiler()
-    src = out.with_suffix(".cpp")
+def _compile(source: str, out: Path, kind: str = "cpp") -> None:
+    cxx, _ = _compiler(kind)
+    src = out.with_suffix(".cpp" if kind == "cpp" else ".cu")
     src.write_text(source)
-    proc = subprocess.run([cxx, *CXXFLAGS, "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
+    proc = subprocess.run([cxx, *_flags(kind), "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"g++ failed on graphopt's kernels:\n{proc.stderr[-4000:]}")
+        raise RuntimeError(f"{Path(cxx).name} failed on graphopt's {kind} kernels:\n"
+                           f"{proc.stderr[-4000:]}")
 
 
 def _digest(path: Path) -> str:
@@ -118,7 +146,7 @@ def _valid_entry(lib: Path, checksum: Path) -> bool:
         return False
 
 
-def _build_entry(source: str, folder: Path, key: str) -> Path:
+def _build_entry(source: str, folder: Path, key: str, kind: str = "cpp") -> Path:
     """Builds (or finds) the cached library for `key` under a per-key lock."""
     lib, checksum = folder / f"{key}.so", folder / f"{key}.sha256"
     if _valid_entry(lib, checksum):
@@ -132,7 +160,7 @@ def _build_entry(source: str, folder: Path, key: str) -> Path:
             log.warning("graphopt: cached kernel library %s failed its checksum; rebuilding", lib)
         with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
             out = Path(tmp) / "kernels.so"
-            _compile(source, out)
+            _compile(source, out, kind)
             digest = _digest(out)
             tmp_sum = Path(tmp) / "kernels.sha256"
             tmp_sum.write_text(digest + "\n")
@@ -142,18 +170,18 @@ def _build_entry(source: str, folder: Path, key: str) -> Path:
 
 
 @functools.lru_cache(maxsize=256)
-def load_kernel_library(source: str) -> ctypes.CDLL:
-    """The loaded library for `source`, built once per cache folder."""
-    key = cache_key(source)
+def load_kernel_library(source: str, kind: str = "cpp") -> ctypes.CDLL:
+    """The loaded library for `source` (of `kind`), built once per cache folder."""
+    key = cache_key(source, kind)
     folder = kernel_dir()
     if folder is not None:
         try:
-            return ctypes.CDLL(str(_build_entry(source, folder, key)))
+            return ctypes.CDLL(str(_build_entry(source, folder, key, kind)))
         except OSError as e:  # full disk, permissions changed under us
             _warn_once(f"graphopt: kernel cache unusable ({e}); compiling kernels without caching")
     private = Path(tempfile.mkdtemp(prefix="graphopt-kernels-"))  # 0700 by construction
     out = private / f"{key}.so"
-    _compile(source, out)
+    _compile(source, out, kind)
     return ctypes.CDLL(str(out))
 
 

@@ -1,9 +1,14 @@
 """Execute a launch plan: one arena per graph, fused kernels through ctypes,
-contractions, views and extern ops through torch."""
+contractions, views and extern ops through torch.
+
+Kernels come from one of three libraries with the same C signatures: the CPU
+kernels, the CUDA launchers (an extra stream argument, torch's current
+stream) or the CUDA launchers emulated on the CPU (the stream is ignored)."""
 from __future__ import annotations
 
 import ctypes
 import json
+import time
 
 import torch
 
@@ -49,12 +54,13 @@ class CompiledGraph:
     call only fills them. Graph outputs are fresh tensors."""
 
     def __init__(self, plan: dict, library: ctypes.CDLL | None, lifted_constants=(),
-                 name: str = "graph"):
+                 name: str = "graph", kernels: str = "cpp", device: str = "cpu"):
         self.name = name
         self.plan = plan
         self.values = plan["values"]
         self.lifted = list(lifted_constants)
-        self.arena = torch.empty(max(plan["arena_size"], 1), dtype=torch.uint8)
+        self.kernels, self.device = kernels, torch.device(device)
+        self.arena = torch.empty(max(plan["arena_size"], 1), dtype=torch.uint8, device=self.device)
         self.steps = [self._make_step(s, library) for s in plan["steps"]]
         self.input_ids = plan["inputs"]
         self.output_ids = plan["outputs"]
@@ -67,20 +73,26 @@ class CompiledGraph:
             nbytes = torch.empty((), dtype=dtype).element_size() * int(torch.Size(shape).numel())
             view = self.arena[v["offset"]: v["offset"] + nbytes].view(dtype).view(shape)
             return lambda: view
-        return lambda: torch.empty(shape, dtype=dtype)
+        return lambda: torch.empty(shape, dtype=dtype, device=self.device)
+
+    def _stream(self) -> list:
+        """The launchers' trailing stream argument, if they take one."""
+        if self.kernels == "cuda":
+            return [ctypes.c_void_p(torch.cuda.current_stream(self.device).cuda_stream)]
+        return [None] if self.kernels == "cuda-emulated" else []
 
     def _make_step(self, step: dict, library):
         ins, outs, kind = step["inputs"], step["outputs"], step["kind"]
         if kind == "kernel":
             fn = getattr(library, step["symbol"])
-            fn.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs))
+            fn.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs) + len(self._stream()))
             fn.restype = None
             makers = [self._buffer(o) for o in outs]
 
             def run(env):
                 args = [env[i] if env[i].is_contiguous() else env[i].contiguous() for i in ins]
                 results = [m() for m in makers]
-                fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results])
+                fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results], *self._stream())
                 for o, r in zip(outs, results):
                     env[o] = r
             return run
@@ -110,7 +122,8 @@ class CompiledGraph:
             v = self.values[outs[0]]
             dtype, shape, value = _torch_dtype(v["dtype"]), v["shape"], step["value"]
             value = float(value) if isinstance(value, str) else value  # "inf", "-inf", "nan"
-            return lambda env: env.__setitem__(outs[0], torch.full(shape, value, dtype=dtype))
+            return lambda env: env.__setitem__(outs[0], torch.full(shape, value, dtype=dtype,
+                                                                   device=self.device))
         if kind == "extern":
             op = _resolve_op(step["callee"])
             payload = json.loads(step["args"])
@@ -128,16 +141,34 @@ class CompiledGraph:
             return run
         raise ValueError(f"graph {self.name}: unknown step kind {kind!r}")
 
-    def __call__(self, *args):
+    def _env(self, args) -> list:
         env = [None] * len(self.values)
         inputs = list(args) + self.lifted
         if len(inputs) != len(self.input_ids):
             raise ValueError(f"graph {self.name} expects {len(self.input_ids)} inputs, got {len(inputs)}")
         for vid, t in zip(self.input_ids, inputs):
             env[vid] = t
+        return env
+
+    def __call__(self, *args):
+        env = self._env(args)
         for step in self.steps:
             step(env)
         return [env[o] for o in self.output_ids]
+
+    def profile(self, *args, repeat: int = 10) -> list[float]:
+        """The median seconds of each step over `repeat` runs of the graph."""
+        times = [[] for _ in self.steps]
+        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+        for _ in range(repeat + 1):  # the first run warms caches up
+            env = self._env(args)
+            for i, step in enumerate(self.steps):
+                sync()
+                start = time.perf_counter()
+                step(env)
+                sync()
+                times[i].append(time.perf_counter() - start)
+        return [sorted(t[1:])[len(t[1:]) // 2] for t in times]
 
 
 def _flatten(x):

@@ -1,0 +1,266 @@
+//===- CudaEmitter.cpp - graphopt.kernel -> CUDA C ------------------------===//
+//
+// The same kernel body as the CPU emitter (KernelBody.h), in one of two
+// thread mappings:
+//  - flat: one thread per output element over a grid-stride loop; used for
+//    pointwise kernels and column reductions (each thread sums a column, so
+//    a warp reads 32 adjacent columns: coalesced);
+//  - block: one block per row (pointwise kernels with row reductions, such as
+//    softmax and layer norm) or per output element (row and full
+//    reductions). Reductions at the block's level are split across its
+//    threads, combined with warp shuffles and shared memory
+//    (graphopt_block_reduce in graphopt_cuda.h); the row's elements are then
+//    computed by a block-stride loop.
+// Each kernel gets an extern "C" host launcher taking a stream, so the
+// runtime (and the CPU emulation harness) call kernels like C functions.
+//
+//===----------------------------------------------------------------------===//
+#include "csrc/codegen/KernelBody.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace graphopt;
+
+namespace {
+
+constexpr int64_t kFlatThreads = 256;
+constexpr int64_t kMaxBlocks = 65535;
+
+class CudaKernelEmitter : public KernelBodyPrinter {
+public:
+  CudaKernelEmitter(KernelOp kernel, std::string name)
+      : KernelBodyPrinter(kernel, std::move(name), /*wideF32Sums=*/false) {}
+
+  LogicalResult emit(std::string &out) {
+    FailureOr<SmallVector<std::string>> params = prepare("__restrict__");
+    if (failed(params))
+      return failure();
+    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+    Operation *root = yield().getValues()[0].getDefiningOp();
+    bool rootReduction =
+        root && isa<ReduceSumOp, ReduceMaxOp>(root) && !useColumnOrder(root);
+    bool rowReductions = llvm::any_of(
+        body().without_terminator(), [&](Operation &op) {
+          return isRowReduction(&op, domain) &&
+                 op.getResult(0) != yield().getValues()[0];
+        });
+
+    int64_t threads = kFlatThreads, blocks = 1;
+    std::string kernelName = name + "_kernel";
+    code += llvm::formatv("__global__ void __launch_bounds__({0}) {1}({2}) {{\n",
+                          kFlatThreads, kernelName, llvm::join(*params, ", "))
+                .str();
+    LogicalResult result = success();
+    if (rootReduction || rowReductions) {
+      threads = blockSize(reductionWork());
+      result = rootReduction ? emitBlockPerOutput(blocks)
+                             : emitBlockPerRow(blocks);
+    } else {
+      result = emitFlat(blocks);
+    }
+    if (failed(result))
+      return failure();
+    code += "}\n\n";
+
+    SmallVector<std::string> args;
+    for (unsigned i = 0; i < body().getNumArguments(); ++i)
+      args.push_back("in" + std::to_string(i));
+    for (unsigned i = 0; i < yield().getValues().size(); ++i)
+      args.push_back("out" + std::to_string(i));
+    code += llvm::formatv("extern \"C\" void {0}({1}, void *stream) {{\n"
+                          "  GRAPHOPT_LAUNCH({2}, {3}, {4}, stream, {5});\n}\n\n",
+                          name, llvm::join(*params, ", "), kernelName, blocks,
+                          threads, llvm::join(args, ", "))
+                .str();
+    out += code;
+    return success();
+  }
+
+private:
+  /// Inside a block's uniform code, reductions are split across its threads.
+  bool cooperative = false;
+
+  /// Threads per block for a reduction of `n` elements: a power of two in
+  /// [32, 256], no wider than the work.
+  static int64_t blockSize(int64_t n) {
+    int64_t b = 32;
+    while (b < 256 && b < n)
+      b *= 2;
+    return b;
+  }
+
+  static int64_t product(ArrayRef<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+
+  LogicalResult storeOutputs(const Index &idx, const std::string &flat) {
+    for (auto [i, v] : llvm::enumerate(yield().getValues())) {
+      FailureOr<std::string> val = eval(v, idx);
+      if (failed(val))
+        return failure();
+      line(llvm::formatv("out{0}[{1}] = {2};", i, flat, store(elemOf(v), *val))
+               .str());
+    }
+    return success();
+  }
+
+  LogicalResult emitFlat(int64_t &blocks) {
+    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+    int64_t n = product(domain);
+    blocks = std::min(kMaxBlocks, std::max<int64_t>(1, (n + kFlatThreads - 1) /
+                                                           kFlatThreads));
+    depth = 1;
+    line(llvm::formatv("for (int64_t o = (int64_t)blockIdx.x * blockDim.x + "
+                       "threadIdx.x; o < {0}; o += (int64_t)gridDim.x * "
+                       "blockDim.x) {{",
+                       n)
+             .str());
+    ++depth;
+    Index idx = delinearize("o", domain, domain.size(), "i");
+    scopes.emplace_back();
+    if (failed(storeOutputs(idx, "o")))
+      return failure();
+    scopes.clear();
+    closeTo(1);
+    return success();
+  }
+
+  LogicalResult emitBlockPerRow(int64_t &blocks) {
+    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+    int64_t rank = domain.size();
+    int64_t rows = product(domain.drop_back()), inner = domain.back();
+    blocks = std::min(kMaxBlocks, rows);
+    depth = 1;
+    line(llvm::formatv("for (int64_t o = blockIdx.x; o < {0}; o += gridDim.x) {{",
+                       rows)
+             .str());
+    ++depth;
+    Index idx = delinearize("o", domain.drop_back(), rank - 1, "i");
+    idx.push_back("0");
+    scopes.emplace_back();
+    cooperative = true;
+    for (Operation &op : body().without_terminator())
+      if (isRowReduction(&op, domain) &&
+          op.getResult(0) != yield().getValues()[0])
+        if (failed(eval(op.getResult(0), idx)))
+          return failure();
+    cooperative = false;
+    std::string i = "i" + std::to_string(rank - 1);
+    line(llvm::formatv("for (int64_t {0} = threadIdx.x; {0} < {1}; {0} += "
+                       "blockDim.x) {{",
+                       i, inner)
+             .str());
+    ++depth;
+    idx.back() = inner == 1 ? "0" : i;
+    scopes.emplace_back();
+    if (failed(storeOutputs(idx, llvm::formatv("o * {0} + {1}", inner, i))))
+      return failure();
+    scopes.clear();
+    closeTo(1);
+    return success();
+  }
+
+  LogicalResult emitBlockPerOutput(int64_t &blocks) {
+    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+    int64_t n = product(domain);
+    blocks = std::min(kMaxBlocks, std::max<int64_t>(n, 1));
+    depth = 1;
+    line(llvm::formatv("for (int64_t o = blockIdx.x; o < {0}; o += gridDim.x) {{",
+                       n)
+             .str());
+    ++depth;
+    Index idx = delinearize("o", domain, domain.size(), "i");
+    scopes.emplace_back();
+    cooperative = true;
+    SmallVector<std::string> vals;
+    for (Value v : yield().getValues()) {
+      FailureOr<std::string> val = eval(v, idx);
+      if (failed(val))
+        return failure();
+      vals.push_back(*val);
+    }
+    cooperative = false;
+    line("if (threadIdx.x == 0) {");
+    ++depth;
+    for (auto [i, v] : llvm::enumerate(yield().getValues()))
+      line(llvm::formatv("out{0}[o] = {1};", i, store(elemOf(v), vals[i])).str());
+    scopes.clear();
+    closeTo(1);
+    return success();
+  }
+
+  // A fully unrolled loop of loads keeps them all in flight, and in
+  // registers: ptxas spills on loops of a few dozen iterations.
+  std::string reductionLoopPragma(const ReduceInfo &,
+                                  const std::string &) override {
+    return "#pragma unroll 4";
+  }
+
+  FailureOr<std::string> reduce(Operation *op, const Index &outIdx) override {
+    if (!cooperative)
+      return sequentialReduce(op, outIdx);
+    // The block's threads take the reduced elements in turn; reductions
+    // nested inside are per thread.
+    cooperative = false;
+    ReduceInfo r = reduceInfo(op);
+    ArrayRef<int64_t> inShape = shapeOf(r.input);
+    std::string acc = "acc" + std::to_string(counter++);
+    std::string f = "f" + std::to_string(counter++);
+    SmallVector<int64_t> reducedShape;
+    for (int64_t d : r.dims)
+      reducedShape.push_back(inShape[d]);
+    line(r.accTy + " " + acc + " = " + r.init + ";");
+    line(llvm::formatv("for (int64_t {0} = threadIdx.x; {0} < {1}; {0} += "
+                       "blockDim.x) {{",
+                       f, product(reducedShape))
+             .str());
+    ++depth;
+    Index reducedIdx = delinearize(f, reducedShape, reducedShape.size(),
+                                   "r" + std::to_string(counter++) + "_");
+    Index inIdx;
+    int64_t outPos = 0, redPos = 0;
+    for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
+      if (llvm::is_contained(r.dims, d)) {
+        inIdx.push_back(reducedIdx[redPos++]);
+        if (r.keepdim)
+          ++outPos;
+      } else {
+        inIdx.push_back(outIdx[outPos++]);
+      }
+    }
+    scopes.emplace_back();
+    FailureOr<std::string> x = eval(r.input, inIdx);
+    scopes.pop_back();
+    if (failed(x))
+      return failure();
+    line(accumulate(r, acc, *x));
+    closeTo(depth - 1);
+    line(llvm::formatv("{0} = graphopt_block_reduce({0}, ({1})({2}), {3}());", acc,
+                       r.accTy, r.init,
+                       r.isSum ? "graphopt_sum" : "graphopt_max")
+             .str());
+    cooperative = true;
+    return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
+  }
+};
+
+} // namespace
+
+FailureOr<std::string> graphopt::emitCudaKernels(func::FuncOp func) {
+  std::string out = "// Generated by graphopt from @" + func.getSymName().str() +
+                    ". One __global__ function and one extern \"C\" launcher "
+                    "per graphopt.kernel.\n"
+                    "#include \"graphopt_cuda.h\"\n\n";
+  unsigned index = 0;
+  for (KernelOp k : func.getBody().getOps<KernelOp>()) {
+    CudaKernelEmitter e(k, kernelSymbol(func, index++));
+    if (failed(e.emit(out)))
+      return failure();
+  }
+  return out;
+}

@@ -1,0 +1,367 @@
+//===- KernelBody.cpp - scalar code of a kernel at one index --------------===//
+#include "csrc/codegen/KernelBody.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace graphopt;
+
+FailureOr<std::string> graphopt::cTypeOf(Type t) {
+  if (t.isF32() || t.isBF16()) // bf16 values are computed in float
+    return std::string("float");
+  if (t.isF64())
+    return std::string("double");
+  if (t.isInteger(1))
+    return std::string("bool");
+  if (auto it = dyn_cast<IntegerType>(t)) {
+    unsigned w = it.getWidth();
+    if (w == 8 || w == 16 || w == 32 || w == 64)
+      return std::string(it.isUnsigned() ? "uint" : "int") + std::to_string(w) +
+             "_t";
+  }
+  return failure();
+}
+
+std::string graphopt::storageTypeOf(Type t) {
+  return t.isBF16() ? std::string("uint16_t") : *cTypeOf(t);
+}
+
+std::string graphopt::dtypeName(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
+std::string graphopt::kernelSymbol(func::FuncOp func, unsigned index) {
+  return "graphopt_" + func.getSymName().str() + "_k" + std::to_string(index);
+}
+
+ArrayRef<int64_t> graphopt::shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+Type graphopt::elemOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType();
+}
+
+static std::string literal(Type t, Attribute a) {
+  std::string cty = *cTypeOf(t);
+  if (auto f = dyn_cast<FloatAttr>(a)) {
+    double d = f.getValueAsDouble();
+    if (std::isnan(d))
+      return "std::numeric_limits<" + cty + ">::quiet_NaN()";
+    if (std::isinf(d))
+      return std::string(d < 0 ? "-" : "") + "std::numeric_limits<" + cty +
+             ">::infinity()";
+    return llvm::formatv("({0}){1:e16}", cty, d).str();
+  }
+  auto i = cast<IntegerAttr>(a);
+  if (t.isInteger(1))
+    return i.getValue().isZero() ? "false" : "true";
+  if (cast<IntegerType>(t).isUnsigned())
+    return "(" + cty + ")" + std::to_string(i.getValue().getZExtValue()) + "ULL";
+  return "(" + cty + ")" + std::to_string(i.getValue().getSExtValue()) + "LL";
+}
+
+FailureOr<SmallVector<std::string>>
+KernelBodyPrinter::prepare(StringRef restrictKeyword) {
+  if (yield().getValues().empty())
+    return kernel.emitOpError() << "has no outputs to emit";
+  ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+  for (Value v : yield().getValues())
+    if (shapeOf(v) != domain)
+      return kernel.emitOpError()
+             << "outputs of different shapes cannot share one loop nest";
+  // Every value the loops touch needs a static shape whose byte size fits
+  // int64 (indices are int64 arithmetic), and an element type we compute.
+  auto supported = [](Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    return t && succeeded(cTypeOf(t.getElementType())) &&
+           checkedByteSize(t).has_value();
+  };
+  SmallVector<Value> touched(kernel.getInputs());
+  body().walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      touched.push_back(r);
+  });
+  for (Value v : touched)
+    if (!supported(v))
+      return kernel.emitOpError()
+             << "kernels need static shapes of at most 2^63 bytes and "
+                "f32/f64/bf16/int/bool elements, got "
+             << v.getType();
+
+  SmallVector<std::string> params;
+  for (auto [i, arg] : llvm::enumerate(body().getArguments())) {
+    argName[arg] = "in" + std::to_string(i);
+    params.push_back("const " + storageTypeOf(elemOf(arg)) + " *" +
+                     restrictKeyword.str() + " in" + std::to_string(i));
+  }
+  for (auto [i, v] : llvm::enumerate(yield().getValues()))
+    params.push_back(storageTypeOf(elemOf(v)) + " *" + restrictKeyword.str() +
+                     " out" + std::to_string(i));
+  return params;
+}
+
+void KernelBodyPrinter::line(const std::string &s) {
+  code += std::string(2 * depth, ' ') + s + "\n";
+}
+
+std::string KernelBodyPrinter::fresh(Type t, const std::string &expr) {
+  std::string var = "t" + std::to_string(counter++);
+  line("const " + *cTypeOf(t) + " " + var + " = " + expr + ";");
+  return var;
+}
+
+void KernelBodyPrinter::closeTo(int level) {
+  while (depth > level) {
+    --depth;
+    line("}");
+  }
+}
+
+std::string KernelBodyPrinter::store(Type t, const std::string &value) {
+  return t.isBF16() ? "graphopt_math::f32_to_bf16(" + value + ")" : value;
+}
+
+Index KernelBodyPrinter::broadcastIndex(const Index &idx, ArrayRef<int64_t> to,
+                                        ArrayRef<int64_t> from) {
+  Index r;
+  size_t lead = to.size() - from.size();
+  for (size_t d = 0; d < from.size(); ++d)
+    r.push_back(from[d] == 1 ? std::string("0") : idx[lead + d]);
+  return r;
+}
+
+std::string KernelBodyPrinter::linearize(const Index &idx,
+                                         ArrayRef<int64_t> shape) {
+  std::string s;
+  int64_t stride = 1;
+  for (int64_t d = shape.size() - 1; d >= 0; --d) {
+    if (shape[d] != 1 && idx[d] != "0") {
+      std::string term =
+          stride == 1 ? idx[d] : idx[d] + " * " + std::to_string(stride);
+      s = s.empty() ? term : term + " + " + s;
+    }
+    stride *= shape[d];
+  }
+  return s.empty() ? "0" : s;
+}
+
+Index KernelBodyPrinter::delinearize(const std::string &flat,
+                                     ArrayRef<int64_t> shape, size_t count,
+                                     const std::string &prefix) {
+  Index idx(count);
+  int64_t stride = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (d < count) {
+      idx[d] = shape[d] == 1 ? "0" : prefix + std::to_string(d);
+      if (shape[d] != 1)
+        line(llvm::formatv("const int64_t {0}{1} = {2} / {3} % {4};", prefix, d,
+                           flat, stride, shape[d])
+                 .str());
+    }
+    stride *= shape[d];
+  }
+  return idx;
+}
+
+FailureOr<std::string> KernelBodyPrinter::eval(Value v, const Index &idx) {
+  auto key = std::make_pair(v.getAsOpaquePointer(), llvm::join(idx, ","));
+  for (auto &scope : llvm::reverse(scopes))
+    if (auto it = scope.find(key); it != scope.end())
+      return it->second;
+  FailureOr<std::string> r = compute(v, idx);
+  if (succeeded(r))
+    scopes.back()[key] = *r;
+  return r;
+}
+
+FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
+  Type t = elemOf(v);
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    std::string load = argName[arg] + "[" + linearize(idx, shapeOf(v)) + "]";
+    return fresh(t, t.isBF16() ? "graphopt_math::bf16_to_f32(" + load + ")"
+                               : load);
+  }
+  Operation *op = v.getDefiningOp();
+  std::string cty = *cTypeOf(t);
+  auto operand = [&](unsigned i) -> FailureOr<std::string> {
+    Value in = op->getOperand(i);
+    return eval(in, broadcastIndex(idx, shapeOf(v), shapeOf(in)));
+  };
+
+  if (auto c = dyn_cast<ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense || !dense.isSplat())
+      return op->emitOpError() << "only splat constants can be emitted";
+    return literal(t, dense.getSplatValue<Attribute>());
+  }
+  if (auto p = dyn_cast<PermuteOp>(op)) {
+    Index in(idx.size());
+    for (auto [i, src] : llvm::enumerate(p.getPermutation()))
+      in[src] = idx[i];
+    return eval(p.getInput(), in);
+  }
+  if (isa<ReduceSumOp, ReduceMaxOp>(op))
+    return reduce(op, idx);
+  if (isa<BroadcastOp>(op))
+    return operand(0);
+
+  SmallVector<std::string> a;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    FailureOr<std::string> s = operand(i);
+    if (failed(s))
+      return failure();
+    a.push_back(*s);
+  }
+  std::string one = "(" + cty + ")1";
+  std::string expr =
+      llvm::TypeSwitch<Operation *, std::string>(op)
+          .Case([&](NegOp) { return "-" + a[0]; })
+          .Case([&](AbsOp) { return "std::abs(" + a[0] + ")"; })
+          .Case([&](ReluOp) {
+            return a[0] + " < (" + cty + ")0 ? (" + cty + ")0 : " + a[0];
+          })
+          .Case([&](ExpOp) { return "graphopt_math::exp(" + a[0] + ")"; })
+          .Case([&](LogOp) { return "std::log(" + a[0] + ")"; })
+          .Case([&](TanhOp) { return "graphopt_math::tanh(" + a[0] + ")"; })
+          .Case([&](ErfOp) { return "graphopt_math::erf(" + a[0] + ")"; })
+          .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
+          .Case([&](RsqrtOp) { return one + " / std::sqrt(" + a[0] + ")"; })
+          .Case([&](SigmoidOp) {
+            return "graphopt_math::sigmoid(" + a[0] + ")";
+          })
+          .Case([&](AddOp) { return a[0] + " + " + a[1]; })
+          .Case([&](SubOp) { return a[0] + " - " + a[1]; })
+          .Case([&](MulOp) { return a[0] + " * " + a[1]; })
+          .Case([&](DivOp) { return a[0] + " / " + a[1]; })
+          .Case([&](PowOp) {
+            return "(" + cty + ")std::pow(" + a[0] + ", " + a[1] + ")";
+          })
+          .Case([&](MaxOp) {
+            return "(" + a[0] + " != " + a[0] + " || " + a[0] + " > " + a[1] +
+                   ") ? " + a[0] + " : " + a[1];
+          })
+          .Case([&](MinOp) {
+            return "(" + a[0] + " != " + a[0] + " || " + a[0] + " < " + a[1] +
+                   ") ? " + a[0] + " : " + a[1];
+          })
+          .Case([&](CmpOp c) {
+            static const std::map<std::string, std::string> sym = {
+                {"eq", "=="}, {"ne", "!="}, {"lt", "<"},
+                {"le", "<="}, {"gt", ">"},  {"ge", ">="}};
+            return a[0] + " " + sym.at(c.getPredicate().str()) + " " + a[1];
+          })
+          .Case([&](WhereOp) { return a[0] + " ? " + a[1] + " : " + a[2]; })
+          .Case([&](CastOp) {
+            if (t.isInteger(1))
+              return "(" + a[0] + " != 0)";
+            if (t.isBF16()) // eager rounds here: so do we
+              return "graphopt_math::round_bf16(static_cast<float>(" + a[0] +
+                     "))";
+            return "static_cast<" + cty + ">(" + a[0] + ")";
+          })
+          .Default([](Operation *) { return std::string(); });
+  if (expr.empty())
+    return op->emitOpError() << "has no kernel lowering";
+  return fresh(t, expr);
+}
+
+ReduceInfo KernelBodyPrinter::reduceInfo(Operation *op) const {
+  ReduceInfo r;
+  r.input = op->getOperand(0);
+  r.isSum = isa<ReduceSumOp>(op);
+  r.dims = r.isSum ? cast<ReduceSumOp>(op).getDims()
+                   : cast<ReduceMaxOp>(op).getDims();
+  r.keepdim = r.isSum ? cast<ReduceSumOp>(op).getKeepdim()
+                      : cast<ReduceMaxOp>(op).getKeepdim();
+  Type t = elemOf(r.input);
+  r.cty = *cTypeOf(t);
+  r.accTy = r.isSum && t.isF32() && wideF32Sums ? "double" : r.cty;
+  r.init = r.isSum ? "0"
+           : isa<FloatType>(t)
+               ? "-std::numeric_limits<" + r.cty + ">::infinity()"
+               : "std::numeric_limits<" + r.cty + ">::lowest()";
+  return r;
+}
+
+std::string KernelBodyPrinter::accumulate(const ReduceInfo &r,
+                                          const std::string &acc,
+                                          const std::string &x) {
+  if (r.isSum)
+    return acc + " += " + x + ";";
+  return acc + " = (" + x + " != " + x + " || " + x + " > " + acc + ") ? " + x +
+         " : " + acc + ";";
+}
+
+Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
+                                            ArrayRef<std::string> outIdx,
+                                            const std::string &innermostPragma,
+                                            int &opened) {
+  ArrayRef<int64_t> inShape = shapeOf(r.input);
+  Index inIdx;
+  int64_t outPos = 0;
+  for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
+    if (!llvm::is_contained(r.dims, d)) {
+      inIdx.push_back(outIdx[outPos++]);
+      continue;
+    }
+    std::string v = "r" + std::to_string(counter++);
+    if (!innermostPragma.empty() && d == r.dims.back())
+      line(innermostPragma);
+    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
+                       inShape[d])
+             .str());
+    ++depth;
+    ++opened;
+    inIdx.push_back(inShape[d] == 1 ? "0" : v);
+    if (r.keepdim)
+      ++outPos;
+  }
+  return inIdx;
+}
+
+FailureOr<std::string>
+KernelBodyPrinter::sequentialReduce(Operation *op, const Index &outIdx) {
+  ReduceInfo r = reduceInfo(op);
+  std::string acc = "acc" + std::to_string(counter++);
+  line(r.accTy + " " + acc + " = " + r.init + ";");
+  int opened = 0;
+  Index inIdx =
+      openReductionLoops(r, outIdx, reductionLoopPragma(r, acc), opened);
+  scopes.emplace_back();
+  FailureOr<std::string> x = eval(r.input, inIdx);
+  scopes.pop_back();
+  if (failed(x))
+    return failure();
+  line(accumulate(r, acc, *x));
+  closeTo(depth - opened);
+  return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
+}
+
+int64_t KernelBodyPrinter::reductionWork() {
+  int64_t w = 1;
+  body().walk([&](Operation *op) {
+    if (isa<ReduceSumOp, ReduceMaxOp>(op)) {
+      int64_t in =
+          cast<RankedTensorType>(op->getOperand(0).getType()).getNumElements();
+      int64_t out =
+          cast<RankedTensorType>(op->getResult(0).getType()).getNumElements();
+      w = std::max<int64_t>(w, out ? in / out : 1);
+    }
+  });
+  return w;
+}
+
+bool KernelBodyPrinter::useColumnOrder(Operation *op) const {
+  ReduceInfo r = reduceInfo(op);
+  int64_t rank = shapeOf(r.input).size();
+  return rank >= 2 && !llvm::is_contained(r.dims, rank - 1) &&
+         shapeOf(r.input).back() > 1;
+}

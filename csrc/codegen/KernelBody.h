@@ -1,0 +1,108 @@
+//===- KernelBody.h - the scalar code of a kernel, shared by emitters -----===//
+//
+// Both emitters print the same thing inside their loops: the value of each
+// kernel output at one index, found by walking the kernel body backwards.
+// An elementwise op asks its operands at the broadcast-adjusted index, a
+// permute at the permuted index, a block argument loads from memory, a
+// reduction loops over its reduced dims. Values asked twice at the same index
+// in the same scope are computed once. The CPU emitter (CpuEmitter.cpp) and
+// the CUDA emitter (CudaEmitter.cpp) only differ in the loops around this
+// code and in how a reduction is split across threads, so a CPU test of a
+// kernel checks what the GPU computes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRAPHOPT_CODEGEN_KERNELBODY_H
+#define GRAPHOPT_CODEGEN_KERNELBODY_H
+
+#include "csrc/codegen/Codegen.h"
+
+#include <map>
+#include <string>
+
+namespace graphopt {
+
+using Index = llvm::SmallVector<std::string>;
+
+llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
+mlir::Type elemOf(mlir::Value v);
+
+/// The static facts of a reduce_sum / reduce_max op.
+struct ReduceInfo {
+  mlir::Value input;
+  llvm::ArrayRef<int64_t> dims;
+  bool keepdim, isSum;
+  std::string cty, accTy, init;
+};
+
+class KernelBodyPrinter {
+public:
+  /// `wideF32Sums`: f32 sums accumulate in double (CPU: sequential sums);
+  /// the CUDA emitter sums f32 in float over a tree, which is as accurate.
+  KernelBodyPrinter(KernelOp kernel, std::string name, bool wideF32Sums)
+      : kernel(kernel), name(std::move(name)), wideF32Sums(wideF32Sums) {}
+  virtual ~KernelBodyPrinter() = default;
+
+protected:
+  KernelOp kernel;
+  std::string name;
+  bool wideF32Sums;
+  std::string code;
+  int depth = 0;
+  int counter = 0;
+  llvm::DenseMap<mlir::Value, std::string> argName;
+  // Values already computed in an enclosing scope, by (value, index).
+  llvm::SmallVector<std::map<std::pair<void *, std::string>, std::string>>
+      scopes;
+
+  mlir::Block &body() { return kernel.getBody().front(); }
+  YieldOp yield() { return llvm::cast<YieldOp>(body().getTerminator()); }
+
+  /// Checks the kernel is emittable (one output shape, static sizes,
+  /// supported element types) and names the block arguments in0, in1, ...;
+  /// returns the parameter list (inputs, then outputs out0, out1, ...).
+  mlir::FailureOr<llvm::SmallVector<std::string>>
+  prepare(llvm::StringRef restrictKeyword);
+
+  void line(const std::string &s);
+  std::string fresh(mlir::Type t, const std::string &expr);
+  /// Closes loops down to `level`.
+  void closeTo(int level);
+
+  /// A computed value as the output buffer stores it (bf16 rounds here).
+  static std::string store(mlir::Type t, const std::string &value);
+  static Index broadcastIndex(const Index &idx, llvm::ArrayRef<int64_t> to,
+                              llvm::ArrayRef<int64_t> from);
+  static std::string linearize(const Index &idx, llvm::ArrayRef<int64_t> shape);
+  /// Prints `const int64_t i<d> = <flat> / stride % size;` for dims
+  /// [0, count) of `shape` and returns the index (literal 0 for size-1 dims).
+  Index delinearize(const std::string &flat, llvm::ArrayRef<int64_t> shape,
+                    size_t count, const std::string &prefix);
+
+  mlir::FailureOr<std::string> eval(mlir::Value v, const Index &idx);
+  mlir::FailureOr<std::string> compute(mlir::Value v, const Index &idx);
+
+  ReduceInfo reduceInfo(mlir::Operation *op) const;
+  static std::string accumulate(const ReduceInfo &r, const std::string &acc,
+                                const std::string &x);
+  /// Opens one loop per reduced dim and returns the input index.
+  Index openReductionLoops(const ReduceInfo &r, llvm::ArrayRef<std::string> outIdx,
+                           const std::string &innermostPragma, int &opened);
+  /// A reduction evaluated by one thread: loops over the reduced dims, the
+  /// innermost one after `reductionLoopPragma`.
+  mlir::FailureOr<std::string> sequentialReduce(mlir::Operation *op,
+                                                const Index &outIdx);
+  virtual std::string reductionLoopPragma(const ReduceInfo &r,
+                                          const std::string &acc) = 0;
+  /// How the emitter reduces (sequentially, or split across a block).
+  virtual mlir::FailureOr<std::string> reduce(mlir::Operation *op,
+                                              const Index &outIdx) = 0;
+
+  /// The largest reduction factor (input / output elements) in the body.
+  int64_t reductionWork();
+  /// Reductions that keep the input's innermost dim (column sums).
+  bool useColumnOrder(mlir::Operation *op) const;
+};
+
+} // namespace graphopt
+
+#endif // GRAPHOPT_CODEGEN_KERNELBODY_H

@@ -1,0 +1,74 @@
+"""Measured next to predicted: each compiled graph timed against eager on
+this machine, step by step, for the cost model's accountability.
+
+Graphs must be compiled with the `profile` option, which keeps their first
+inputs. The eager time of a graph is its FX graph run by torch, op by op:
+what eager PyTorch runs for that graph.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .backend import GraphStats
+
+
+def _median_seconds(fn, repeat: int) -> float:
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    fn()
+    times = []
+    for _ in range(repeat):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def measure_graph(stats: GraphStats, repeat: int = 20) -> dict:
+    """{"eager_s", "compiled_s", "speedup", "steps": [{"index", "measured_s"}]}
+    for one graph; medians of `repeat` alternating-free runs each."""
+    if stats.runtime is None:
+        raise ValueError(f"graph {stats.name} was not compiled with options={{'profile': True}} "
+                         "or has not run yet")
+    gm, compiled, positions, args = stats.runtime
+    inputs = [args[i] for i in positions]
+    with torch.no_grad():
+        # Inputs mutated in place (BatchNorm statistics) drift a little across
+        # runs; timings do not depend on their values.
+        eager_s = _median_seconds(lambda: gm(*args), repeat)
+        compiled_s = _median_seconds(lambda: compiled(*inputs), repeat)
+        steps = compiled.profile(*inputs, repeat=repeat)
+    return {"eager_s": eager_s, "compiled_s": compiled_s, "speedup": eager_s / compiled_s,
+            "steps": [{"index": i, "measured_s": s} for i, s in enumerate(steps)]}
+
+
+def spearman(xs: list[float], ys: list[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    def ranks(v):
+        order = sorted(range(len(v)), key=v.__getitem__)
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2
+            i = j + 1
+        return r
+    if len(xs) < 2:
+        return float("nan")
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    vx = sum((a - mx) ** 2 for a in rx) ** 0.5
+    vy = sum((b - my) ** 2 for b in ry) ** 0.5
+    return cov / (vx * vy) if vx and vy else float("nan")
+
+
+def mape(predicted: list[float], measured: list[float]) -> float:
+    """Mean absolute percentage error of predictions against measurements."""
+    return 100 * sum(abs(p - m) / abs(m) for p, m in zip(predicted, measured)) / len(measured)

@@ -1,0 +1,122 @@
+// RUN: graphopt-opt %s -split-input-file --graphopt-test-print-cuda-kernels | FileCheck %s
+
+// A pointwise kernel: one thread per element over a grid-stride loop, the
+// same body as the CPU kernel, and a launcher taking a stream.
+// CHECK-LABEL: __global__ void __launch_bounds__(256) graphopt_pointwise_k0_kernel(const float *__restrict__ in0, const float *__restrict__ in1, float *__restrict__ out0) {
+// CHECK-NEXT: for (int64_t o = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; o < 131072; o += (int64_t)gridDim.x * blockDim.x) {
+// CHECK-NEXT: const int64_t i1 = o / 1 % 512;
+// CHECK-NEXT: const int64_t i0 = o / 512 % 256;
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 512 + i1];
+// CHECK-NEXT: const float [[B:t[0-9]+]] = in1[i1];
+// CHECK-NEXT: const float [[S:t[0-9]+]] = [[X]] + [[B]];
+// CHECK-NEXT: const float [[E:t[0-9]+]] = graphopt_math::erf([[S]]);
+// CHECK-NEXT: out0[o] = [[E]];
+// CHECK: extern "C" void graphopt_pointwise_k0(const float *__restrict__ in0, const float *__restrict__ in1, float *__restrict__ out0, void *stream) {
+// CHECK-NEXT: GRAPHOPT_LAUNCH(graphopt_pointwise_k0_kernel, 512, 256, stream, in0, in1, out0);
+func.func @pointwise(%x: tensor<256x512xf32>, %b: tensor<512xf32>) -> tensor<256x512xf32> {
+  %0 = graphopt.kernel (%x, %b) : (tensor<256x512xf32>, tensor<512xf32>) -> tensor<256x512xf32> {
+  ^bb0(%a: tensor<256x512xf32>, %c: tensor<512xf32>):
+    %s = graphopt.add %a, %c : (tensor<256x512xf32>, tensor<512xf32>) -> tensor<256x512xf32>
+    %e = graphopt.erf %s : tensor<256x512xf32>
+    graphopt.yield %e : tensor<256x512xf32>
+  }
+  return %0 : tensor<256x512xf32>
+}
+
+// -----
+
+// A row reduction: one block per output element, its threads take the
+// reduced elements in turn, then combine through graphopt_block_reduce; one
+// thread stores. f32 sums stay in float (a tree, not a sequential sum).
+// CHECK-LABEL: graphopt_row_sum_k0_kernel
+// CHECK-NEXT: for (int64_t o = blockIdx.x; o < 64; o += gridDim.x) {
+// CHECK-NEXT: const int64_t i0 = o / 1 % 64;
+// CHECK-NEXT: float [[ACC:acc[0-9]+]] = 0;
+// CHECK-NEXT: for (int64_t [[F:f[0-9]+]] = threadIdx.x; [[F]] < 1024; [[F]] += blockDim.x) {
+// CHECK-NEXT: const int64_t [[R:r[0-9]+_0]] = [[F]] / 1 % 1024;
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 1024 + [[R]]];
+// CHECK-NEXT: const float [[M:t[0-9]+]] = [[X]] * [[X]];
+// CHECK-NEXT: [[ACC]] += [[M]];
+// CHECK-NEXT: }
+// CHECK-NEXT: [[ACC]] = graphopt_block_reduce([[ACC]], (float)(0), graphopt_sum());
+// CHECK-NEXT: const float [[S:t[0-9]+]] = (float)[[ACC]];
+// CHECK-NEXT: if (threadIdx.x == 0) {
+// CHECK-NEXT: out0[o] = [[S]];
+// CHECK: GRAPHOPT_LAUNCH(graphopt_row_sum_k0_kernel, 64, 256, stream, in0, out0);
+func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64x1xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x1024xf32>) -> tensor<64x1xf32> {
+  ^bb0(%a: tensor<64x1024xf32>):
+    %m = graphopt.mul %a, %a : (tensor<64x1024xf32>, tensor<64x1024xf32>) -> tensor<64x1024xf32>
+    %s = graphopt.reduce_sum %m [1] keepdim : tensor<64x1024xf32> to tensor<64x1xf32>
+    graphopt.yield %s : tensor<64x1xf32>
+  }
+  return %0 : tensor<64x1xf32>
+}
+
+// -----
+
+// A column reduction (bias gradient): one thread per column, so a warp
+// reads 32 adjacent columns of each row; the row loop is unrolled by 4 only.
+// CHECK-LABEL: graphopt_column_sum_k0_kernel
+// CHECK-NEXT: for (int64_t o = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; o < 4096;
+// CHECK-NEXT: const int64_t i0 = o / 1 % 4096;
+// CHECK-NEXT: float [[ACC:acc[0-9]+]] = 0;
+// CHECK-NEXT: #pragma unroll 4
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 2048; ++[[R]]) {
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[[[R]] * 4096 + i0];
+// CHECK-NEXT: [[ACC]] += [[X]];
+// CHECK: GRAPHOPT_LAUNCH(graphopt_column_sum_k0_kernel, 16, 256, stream, in0, out0);
+func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
+  %0 = graphopt.kernel (%g) : (tensor<2048x4096xf32>) -> tensor<4096xf32> {
+  ^bb0(%a: tensor<2048x4096xf32>):
+    %s = graphopt.reduce_sum %a [0] : tensor<2048x4096xf32> to tensor<4096xf32>
+    graphopt.yield %s : tensor<4096xf32>
+  }
+  return %0 : tensor<4096xf32>
+}
+
+// -----
+
+// Softmax: one block per row (128 threads for a 100-wide row); the max and
+// the sum are block reductions in body order, the sum's prologue reusing the
+// max; then the row's elements in a block-stride loop.
+// CHECK-LABEL: graphopt_softmax_row_k0_kernel
+// CHECK-NEXT: for (int64_t o = blockIdx.x; o < 64; o += gridDim.x) {
+// CHECK: float [[MAX:acc[0-9]+]] = -std::numeric_limits<float>::infinity();
+// CHECK: [[MAX]] = graphopt_block_reduce([[MAX]], (float)(-std::numeric_limits<float>::infinity()), graphopt_max());
+// CHECK-NEXT: const float [[M:t[0-9]+]] = (float)[[MAX]];
+// CHECK: - [[M]];
+// CHECK: = graphopt_math::exp(
+// CHECK: graphopt_block_reduce({{.*}}graphopt_sum());
+// CHECK-NEXT: const float [[S:t[0-9]+]] = (float)
+// CHECK-NEXT: for (int64_t i1 = threadIdx.x; i1 < 100; i1 += blockDim.x) {
+// CHECK: / [[S]];
+// CHECK-NEXT: out0[o * 100 + i1] =
+// CHECK: GRAPHOPT_LAUNCH(graphopt_softmax_row_k0_kernel, 64, 128, stream, in0, out0);
+func.func @softmax_row(%x: tensor<64x100xf32>) -> tensor<64x100xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x100xf32>) -> tensor<64x100xf32> {
+  ^bb0(%a: tensor<64x100xf32>):
+    %m = graphopt.reduce_max %a [1] keepdim : tensor<64x100xf32> to tensor<64x1xf32>
+    %d = graphopt.sub %a, %m : (tensor<64x100xf32>, tensor<64x1xf32>) -> tensor<64x100xf32>
+    %e = graphopt.exp %d : tensor<64x100xf32>
+    %s = graphopt.reduce_sum %e [1] keepdim : tensor<64x100xf32> to tensor<64x1xf32>
+    %y = graphopt.div %e, %s : (tensor<64x100xf32>, tensor<64x1xf32>) -> tensor<64x100xf32>
+    graphopt.yield %y : tensor<64x100xf32>
+  }
+  return %0 : tensor<64x100xf32>
+}
+
+// -----
+
+// bf16 storage: loads widen to float, the store rounds once.
+// CHECK-LABEL: graphopt_bf16_k0_kernel(const uint16_t *__restrict__ in0, uint16_t *__restrict__ out0)
+// CHECK: = graphopt_math::bf16_to_f32(in0[
+// CHECK: out0[o] = graphopt_math::f32_to_bf16(
+func.func @bf16(%x: tensor<8x32xbf16>) -> tensor<8x32xbf16> {
+  %0 = graphopt.kernel (%x) : (tensor<8x32xbf16>) -> tensor<8x32xbf16> {
+  ^bb0(%a: tensor<8x32xbf16>):
+    %t = graphopt.tanh %a : tensor<8x32xbf16>
+    graphopt.yield %t : tensor<8x32xbf16>
+  }
+  return %0 : tensor<8x32xbf16>
+}
