@@ -71,6 +71,38 @@ double opFlops(Operation *op) {
 
 std::string shortName(Operation *op) { return op->getName().stripDialect().str(); }
 
+/// FLOPs a kernel executes. The emitters compute a pointwise kernel's row
+/// reductions (softmax, layer norm) one after another before the row's
+/// outputs, and each phase re-evaluates the pointwise ops it needs, reusing
+/// only the row values of earlier phases: softmax evaluates exp twice. So
+/// the ops a phase needs count once per phase that needs them.
+double kernelFlops(KernelOp kernel) {
+  Block &body = kernel.getBody().front();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  ArrayRef<int64_t> domain =
+      cast<RankedTensorType>(yield.getValues()[0].getType()).getShape();
+  SmallVector<Value> roots;
+  for (Operation &op : body.without_terminator())
+    if (isRowReduction(&op, domain) && op.getResult(0) != yield.getValues()[0])
+      roots.push_back(op.getResult(0));
+  llvm::append_range(roots, yield.getValues());
+  llvm::DenseSet<Value> rowValues; // computed by an earlier phase
+  double flops = 0;
+  for (Value root : roots) {
+    llvm::DenseSet<Operation *> seen;
+    SmallVector<Value> stack{root};
+    while (!stack.empty()) {
+      Operation *op = stack.pop_back_val().getDefiningOp();
+      if (!op || !seen.insert(op).second || rowValues.contains(op->getResult(0)))
+        continue;
+      flops += opFlops(op);
+      llvm::append_range(stack, op->getOperands());
+    }
+    rowValues.insert(root);
+  }
+  return flops;
+}
+
 std::string dtypeOf(Value v) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -102,10 +134,9 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
   if (auto k = dyn_cast<KernelOp>(op)) {
     s.name = "graphopt_" + func.getSymName().str() + "_k" +
              std::to_string(kernelIndex++);
-    for (Operation &inner : k.getBody().front().without_terminator()) {
+    for (Operation &inner : k.getBody().front().without_terminator())
       s.ops.push_back(shortName(&inner));
-      s.flops += opFlops(&inner);
-    }
+    s.flops = kernelFlops(k);
   } else if (auto e = dyn_cast<ExternOp>(op)) {
     s.name = e.getCallee().str();
     s.ops.push_back(s.name);

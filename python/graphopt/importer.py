@@ -84,10 +84,19 @@ def _literal(value, dtype: torch.dtype) -> str:
     return str(int(value))
 
 
-def _location(node: torch.fx.Node) -> str:
+def _eager_op(node: torch.fx.Node) -> str | None:
+    """The ATen op eager runs for this node, when a decomposition made it one
+    of several nodes."""
+    original = node.meta.get("original_aten")
+    if original is None or original == node.target or node.op != "call_function":
+        return None
+    return f"{original}@{node.meta.get('seq_nr', '')}"
+
+
+def _location(node: torch.fx.Node, eager_group: str | None = None) -> str:
     """The FX node's name and source line. Nodes that one ATen op was
-    decomposed into also carry `eager:<op>@<seq_nr>`: the cost model counts
-    them as the one kernel eager runs for that op."""
+    decomposed into also carry `eager:<group>`: the cost model counts each
+    group as the one kernel eager runs for that op."""
     name = node.name.replace('"', "")
     trace = node.meta.get("stack_trace") or ""
     frames = re.findall(r'File "([^"]+)", line (\d+)', trace)
@@ -96,9 +105,8 @@ def _location(node: torch.fx.Node) -> str:
         path, line = frames[-1]
         path = path.replace("\\", "/").replace('"', "")
         inner = f'"{name}"("{path}":{line}:0)'
-    original = node.meta.get("original_aten")
-    if original is not None and original != node.target and "seq_nr" in node.meta:
-        return f'loc(fused<"eager:{original}@{node.meta["seq_nr"]}">[{inner}])'
+    if eager_group is not None:
+        return f'loc(fused<"eager:{eager_group}">[{inner}])'
     return f"loc({inner})"
 
 
@@ -236,8 +244,15 @@ class Importer:
         lifted = []
         placeholder_index = -1
         num_aten, inter_bytes, externs = 0, 0, []
+        # A run of consecutive nodes from one eager op is one group (seq_nr
+        # alone does not tell two ops apart under no_grad).
+        previous, group = None, 0
         for node in self.gm.graph.nodes:
-            self.p.loc = _location(node)
+            eager_op = _eager_op(node)
+            if eager_op is not None and eager_op != previous:
+                group += 1
+            previous = eager_op if eager_op is not None else previous if node.target is operator.getitem else None
+            self.p.loc = _location(node, f"{eager_op}#{group}" if eager_op else None)
             if node.op == "placeholder":
                 placeholder_index += 1
                 val = node.meta.get("val")
