@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from .report.fmt import first_line
+
 
 class CliError(Exception):
     """A one-line error for the user; exit status 2."""
@@ -79,7 +81,7 @@ def _repro(args) -> int:
         raise CliError(f"{folder} has no imported.mlir: graph {graph} failed before import "
                        f"({info.get('error', '?')})")
     where = f" in {info['failed_pass']}" if info.get("failed_pass") else ""
-    print(f"graph {graph} failed{where}: {info.get('error', '?').strip().splitlines()[0]}")
+    print(f"graph {graph} failed{where}: {first_line(info.get('error', '?'))}")
     try:
         artifact = _C.compile(mlir.read_text())
         kernels = json.loads(artifact.plan_json)["num_kernels"]
@@ -157,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_targets)
 
     p = sub.add_parser("bench", help="the benchmark suite (benchmarks/run.py) with progress",
+                       usage="%(prog)s [-h] [-- ] [RUN_PY_ARGUMENTS ...]",
                        description="Runs benchmarks/run.py of the source checkout; every other argument "
                                    "goes to it (graphopt bench -- --help shows them).")
     p.set_defaults(run=_bench)
@@ -175,13 +178,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(error: Exception) -> str:
-    """The error's first line, with the next one when the first only introduces
-    it ("parsing the imported module failed:" + the diagnostic)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
-    return " ".join(lines[:2]) if lines[0].endswith(":") and len(lines) > 1 else lines[0]
-
-
 def main(argv=None) -> int:
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
@@ -193,7 +189,7 @@ def main(argv=None) -> int:
         return args.run(args)
     except (CliError, OSError, ValueError, RuntimeError) as e:
         # User errors (missing files, unknown targets, bad dumps) as one line, no traceback.
-        print(f"graphopt {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"graphopt {args.command}: error: {first_line(str(e)) or type(e).__name__}", file=sys.stderr)
         return 2
 
 

@@ -159,6 +159,18 @@ def test_page_is_self_contained_and_escaped(tmp_path):
     assert "<link" not in text and "@import" not in text
 
 
+def test_graph_that_fell_back(tmp_path):
+    dump = shutil.copytree(FIXTURE, tmp_path / "dump")
+    failure = dump / "backward_2-failure-20260101-000000"
+    failure.mkdir()
+    (failure / "repro.json").write_text(json.dumps(
+        {"graph": "backward_2", "error": "pass 'graphopt-fuse' failed:\nloc(x): error: <bad>", "failed_pass": "x"}))
+    report = Report.from_dump(dump)
+    assert [g.name for g in report.graphs] == ["forward_0", "backward_1"]
+    assert "backward_2 fell back to eager: pass 'graphopt-fuse' failed: loc(x): error: <bad>" in str(report)
+    assert "error: &lt;bad&gt;" in report.save_html(tmp_path / "r.html").read_text()
+
+
 def test_json_round_trip():
     report = Report.from_dump(FIXTURE, target="a100-sxm-80gb")
     text = report.to_json()

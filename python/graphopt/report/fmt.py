@@ -55,6 +55,13 @@ def speedup(eager, compiled) -> str:
     return ratio(eager.time_s / compiled.time_s if compiled.time_s else None)
 
 
+def first_line(message: str) -> str:
+    """A message's first line, with the next one when the first only introduces
+    it ("parsing the imported module failed:" + the diagnostic)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()] or [""]
+    return " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 

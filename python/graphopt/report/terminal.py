@@ -47,7 +47,7 @@ def render(report: Report) -> str:
         out.append(f"measured on this machine: eager {fmt.seconds(m.eager_s)}, "
                    f"graphopt {fmt.seconds(m.compiled_s)}, {fmt.ratio(m.speedup)}")
     for f in report.failures:
-        out.append(f"{f.graph} fell back to eager: {f.error.strip().splitlines()[0] if f.error.strip() else '?'}")
+        out.append(f"{f.graph} fell back to eager: {fmt.first_line(f.error)} (repro: graphopt repro {f.folder})")
 
     for g in report.graphs:
         rows = []
