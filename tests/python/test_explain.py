@@ -21,6 +21,7 @@ def test_training_step_measured(tmp_path, capsys):
         assert all("h100-sxm" in k.costs for k in g.kernels)
     m = report.measured
     assert m.eager_s > 0 and m.compiled_s > 0 and m.speedup > 0
+    assert all(s.measured_s > 0 for g in report.graphs for s in g.steps)  # every step timed
     # The model is untouched: same weights, no gradients accumulated.
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())

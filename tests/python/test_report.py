@@ -128,6 +128,11 @@ def test_fixture_measured_times_and_registers(tmp_path):
     assert forward.kernels[0].cuda["sm_90"] == registers[forward.kernels[0].symbol]
     assert len(dom.find("circle", "kernel-point")) == expected_points(FIXTURE, "h100-sxm")
     assert "measured 4 µs" in text  # step 4's tooltip
+    # Measured times are this machine's: they place points on host-cpu's roofline only.
+    assert "attained from the measured time" not in text
+    on_host = Report.from_dump(FIXTURE, target="host-cpu").save_html(tmp_path / "host.html").read_text()
+    assert on_host.count("attained from the measured time") == sum(
+        1 for s in forward.steps if s.kind in COMPUTE_KINDS)  # forward_0's, all measured
     assert f"sm_90: {registers[forward.kernels[0].symbol]['registers']}" in text
 
 

@@ -108,7 +108,8 @@ def _roofline(report: Report) -> str:
     target = next(t for t in report.targets if t.name == report.target)
     return _section("roofline", f"Roofline: {target.name}", [
         _p(f"{target.description}. Each circle is a kernel or contraction at its arithmetic intensity "
-           "and attained FLOP/s (measured time where the dump has one, else predicted); hover for details.",
+           "and attained FLOP/s (from the predicted time; on host-cpu from the time measured on this "
+           "machine where there is one); hover for details.",
            "note"),
         Raw(svg.roofline(report))])
 

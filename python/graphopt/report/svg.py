@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from html import escape
 
+from ..cost import HOST_CPU
 from . import fmt
 from .model import COMPUTE_KINDS, Graph, Report
 
@@ -50,16 +51,18 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", cls: str = "tic
 def roofline(report: Report) -> str:
     """Each kernel and contraction of every graph at (FLOPs per byte, attained
     FLOP/s), under the target's memory slope and its vector and matmul peaks.
-    Attained uses the measured time where the dump has one, else the predicted."""
+    Attained uses the predicted time, or on host-cpu the time measured on this
+    machine where there is one: a measurement belongs on its own machine's roofline."""
     t = report.target
     target = next(x for x in report.targets if x.name == t)
+    here = t == HOST_CPU
     bw = target.memory_bandwidth
     points = []  # (graph number, graph, step, cost, seconds, attained FLOP/s)
     for i, g in enumerate(report.graphs):
         for s in g.steps:
             c = s.costs.get(t)
             if s.kind in COMPUTE_KINDS and c:
-                seconds = s.measured_s or c.predicted_s
+                seconds = s.measured_s if here and s.measured_s else c.predicted_s
                 points.append((i, g, s, c, seconds, c.flops / seconds if seconds else 0.0))
     peaks = [target.peak_flops_vector, target.peak_flops_matmul]
     height = 440
@@ -94,7 +97,9 @@ def roofline(report: Report) -> str:
         tip = (f"{g.name} step {s.index} {s.name}"
                + (f" [{fmt.ops_summary(s.ops)}]" if s.ops else "")
                + f": {c.intensity:.3g} FLOP/B, {fmt.rate(flops_per_s)}, {c.bound}-bound, "
-               + f"{'measured' if s.measured_s else 'predicted'} {fmt.seconds(seconds)}")
+               + f"predicted {fmt.seconds(c.predicted_s)}"
+               + (f", measured {fmt.seconds(s.measured_s)}" if s.measured_s else "")
+               + f"; attained from the {'measured' if seconds != c.predicted_s else 'predicted'} time")
         parts.append(f'<circle class="kernel-point" data-graph="{escape(g.name)}" data-step="{s.index}" '
                      f'cx="{x(c.intensity):.1f}" cy="{y(flops_per_s):.1f}" r="5" '
                      f'fill="{graph_color(i)}"><title>{escape(tip)}</title></circle>')
