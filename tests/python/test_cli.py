@@ -107,7 +107,8 @@ def repro_folder(tmp_path, mlir: str | None) -> Path:
     """A failure folder as graphopt's backend writes it."""
     folder = tmp_path / "forward_7-failure-20260101-000000"
     folder.mkdir()
-    info = {"graph": "forward_7", "error": "pass 'graphopt-fuse' failed:\nsomething", "failed_pass": "graphopt-fuse"}
+    info = {"graph": "forward_7", "error": "pass 'graphopt-fuse' failed:\nsomething",
+            "failed_pass": "graphopt-fuse"}
     if mlir is not None:
         (folder / "imported.mlir").write_text(mlir)
         info["command"] = f"graphopt-opt --graphopt-pipeline {folder / 'imported.mlir'}"
@@ -154,7 +155,8 @@ def test_bench_runs_the_suite_with_progress(capsys, tmp_path, monkeypatch):
     assert code == 0
     assert "args ['-r', '3', '--scale', '0.1']" in out
     progress = [line for line in out.splitlines() if line.startswith("graphopt bench: workload")]
-    assert [p.split(",")[0] for p in progress] == ["graphopt bench: workload 1/3", "graphopt bench: workload 2/3"]
+    assert [p.split(",")[0] for p in progress] == ["graphopt bench: workload 1/3",
+                                                   "graphopt bench: workload 2/3"]
     code, out, _ = run(capsys, "bench", "-w", "mlp,elementwise")
     assert code == 0 and "workload 2/2" in out
 

@@ -156,7 +156,7 @@ def test_page_is_self_contained_and_escaped(tmp_path):
     plan["steps"][4]["loc"] = 'loc("<img src=x onerror=alert(1)>.py":3:0)'
     plan["steps"][4]["ops"].append("<script>alert(1)</script>")
     plan_path.write_text(json.dumps(plan))
-    report, dom, text = render_dom(tmp_path, dump)
+    _, dom, text = render_dom(tmp_path, dump)
     assert dom.find("script") == [] and dom.find("img") == []
     assert "&lt;img src=x onerror=alert(1)&gt;.py:3" in text and "&lt;script&gt;alert(1)" in text
     assert "for (int64_t o = 0; o &lt; 32; ++o)" in text  # kernel source is text, not markup
@@ -169,7 +169,8 @@ def test_graph_that_fell_back(tmp_path):
     failure = dump / "backward_2-failure-20260101-000000"
     failure.mkdir()
     (failure / "repro.json").write_text(json.dumps(
-        {"graph": "backward_2", "error": "pass 'graphopt-fuse' failed:\nloc(x): error: <bad>", "failed_pass": "x"}))
+        {"graph": "backward_2", "error": "pass 'graphopt-fuse' failed:\nloc(x): error: <bad>",
+         "failed_pass": "graphopt-fuse"}))
     report = Report.from_dump(dump)
     assert [g.name for g in report.graphs] == ["forward_0", "backward_1"]
     assert "backward_2 fell back to eager: pass 'graphopt-fuse' failed: loc(x): error: <bad>" in str(report)

@@ -44,7 +44,8 @@ def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset())
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{_text(c)}</td>'
                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return Raw(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
+    return Raw(f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+               f'<tbody>{body}</tbody></table></div>')
 
 
 def _p(text, cls: str = "") -> Raw:
@@ -53,6 +54,11 @@ def _p(text, cls: str = "") -> Raw:
 
 def _section(id_: str, title: str, parts: list) -> str:
     return f'<section id="{id_}"><h2>{escape(title)}</h2>' + "".join(map(_text, parts)) + "</section>"
+
+
+def _name(text: str) -> Raw:
+    """A graph, kernel or op name, in monospace."""
+    return Raw(f'<span class="name">{escape(text)}</span>')
 
 
 def _ops(ops: list[str]) -> Raw:
@@ -74,7 +80,7 @@ def _summary(report: Report) -> str:
     parts.append(_table(
         ["graph", "ATen ops", "kernels", "contractions", "extern ops", "steps", "arena", "no reuse",
          "compile", "measured speedup"],
-        [[Raw(f'<span class="name">{escape(g.name)}</span>'), g.aten_ops, len(g.kernels),
+        [[_name(g.name), g.aten_ops, len(g.kernels),
           len(g.contractions), len(g.externs), len(g.steps),
           fmt.nbytes(g.arena_size), fmt.nbytes(g.naive_size), fmt.seconds(g.compile_s),
           fmt.ratio(g.measured.speedup) if g.measured else "-"] for g in report.graphs],
@@ -117,8 +123,8 @@ def _roofline(report: Report) -> str:
 def _fusion(report: Report) -> str:
     parts = []
     for g in report.graphs:
-        rows = [[Raw(f'<span class="name">{escape(s.name)}</span>'), len([o for o in s.ops if o != "constant"]),
-                 _ops(s.ops), _types(g, s.outputs), s.where] for s in g.kernels]
+        rows = [[_name(s.name), sum(1 for o in s.ops if o != "constant"), _ops(s.ops),
+                 _types(g, s.outputs), s.where] for s in g.kernels]
         parts += [Raw(f"<h3>{escape(g.name)}</h3>"),
                   _table(["kernel", "ops", "fused ops, in order", "output", "from"], rows, {1})
                   if rows else _p("no fused kernels", "empty")]
@@ -152,10 +158,10 @@ def _kernel_rows(report: Report, g: Graph) -> list[list]:
         c = s.costs.get(report.target)
         cost = ([c.bound, fmt.count(c.flops), fmt.nbytes(c.bytes_read + c.bytes_written),
                  f"{c.intensity:.3g}", fmt.seconds(c.predicted_s)] if c else ["-"] * 5)
-        rows.append([s.index, s.kind, Raw(f'<span class="name">{escape(s.symbol or s.callee or "")}</span>'),
-                     fmt.ops_summary(s.ops) if s.ops else "", _types(g, s.outputs), s.where, *cost, fmt.seconds(s.measured_s),
-                     " ".join(f"{arch}: {info.get('registers', '?')}" for arch, info in s.cuda.items()),
-                     _source(s)])
+        registers = " ".join(f"{arch}: {info.get('registers', '?')}" for arch, info in s.cuda.items())
+        rows.append([s.index, s.kind, _name(s.symbol or s.callee or ""),
+                     fmt.ops_summary(s.ops) if s.ops else "", _types(g, s.outputs), s.where, *cost,
+                     fmt.seconds(s.measured_s), registers, _source(s)])
     return rows
 
 
@@ -165,12 +171,13 @@ def _kernels(report: Report) -> str:
     parts = [_p(f"Every step of the launch plan; costs for {report.target}." if report.target
                 else "Every step of the launch plan; no cost data.", "note")]
     for g in report.graphs:
-        parts += [Raw(f"<h3>{escape(g.name)}</h3>"), _table(header, _kernel_rows(report, g), {0, 7, 8, 9, 10, 11})]
+        parts += [Raw(f"<h3>{escape(g.name)}</h3>"),
+                  _table(header, _kernel_rows(report, g), {0, 7, 8, 9, 10, 11})]
     return _section("kernels", "Kernels and steps", parts)
 
 
 def _externs(report: Report) -> str:
-    rows = [[g.name, s.index, Raw(f'<span class="name">{escape(s.name)}</span>'), g.extern_reason(s),
+    rows = [[g.name, s.index, _name(s.name), g.extern_reason(s),
              _types(g, s.inputs), _types(g, s.outputs), s.where] for g in report.graphs for s in g.externs]
     return _section("externs", "Extern ops (run by torch)", [
         _table(["graph", "step", "op", "reason", "inputs", "outputs", "from"], rows, {1}) if rows

@@ -44,7 +44,7 @@ class Value:
 
     @property
     def nbytes(self) -> int:
-        return math.prod(self.shape) * DTYPE_BYTES.get(self.dtype, 4)
+        return math.prod(self.shape) * DTYPE_BYTES[self.dtype]
 
     @property
     def type(self) -> str:
@@ -182,7 +182,7 @@ class Report:
 
     @staticmethod
     def from_dump(folder: str | Path, target: str | None = None, measured: Measured | None = None,
-                  stats=()) -> "Report":
+                  stats: typing.Iterable = ()) -> "Report":
         """Loads a dump folder (or one graph's subfolder). `target` defaults to the
         first target of the first cost.json. `stats`, the graphs this process
         compiled (graphopt.compiled_graphs()), adds their compile times."""
@@ -301,12 +301,12 @@ def _load_graph(folder: Path) -> Graph:
 def _attach_costs(graph: Graph, cost: dict, path: Path) -> None:
     try:
         for entry in cost["targets"]:
-            target = Target(**{f.name: entry["target"][f.name] for f in dataclasses.fields(Target)})
-            graph.costs[target.name] = GraphCost(target, Totals(**entry["eager"]), Totals(**entry["compiled"]),
+            target = _pick(Target, entry["target"])
+            graph.costs[target.name] = GraphCost(target, _pick(Totals, entry["eager"]),
+                                                 _pick(Totals, entry["compiled"]),
                                                  entry["predicted_speedup"], entry["mfu"])
             for s in entry["steps"]:
-                graph.steps[s["index"]].costs[target.name] = StepCost(
-                    **{f.name: s[f.name] for f in dataclasses.fields(StepCost)})
+                graph.steps[s["index"]].costs[target.name] = _pick(StepCost, s)
         if "measured" in cost:
             m = cost["measured"]
             graph.measured = Measured(m["eager_s"], m["compiled_s"], m["speedup"])
@@ -318,6 +318,12 @@ def _attach_costs(graph: Graph, cost: dict, path: Path) -> None:
                     step.cuda[arch] = kernels[step.symbol]
     except (KeyError, TypeError, IndexError) as e:
         raise DumpError(f"{path} does not match the cost.json schema ({type(e).__name__}: {e})") from e
+
+
+def _pick(cls, data: dict):
+    """An instance of dataclass `cls` from the keys of `data` it has fields for
+    (cost.json carries more than the report shows)."""
+    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
 def _load_failure(folder: Path) -> Failure:

@@ -104,7 +104,8 @@ def roofline(report: Report) -> str:
                      f'cx="{x(c.intensity):.1f}" cy="{y(flops_per_s):.1f}" r="5" '
                      f'fill="{graph_color(i)}"><title>{escape(tip)}</title></circle>')
     for i, g in enumerate(report.graphs):
-        parts += [f'<rect x="{LEFT + 10}" y="{TOP + 8 + 16 * i}" width="10" height="10" fill="{graph_color(i)}"/>',
+        parts += [f'<rect x="{LEFT + 10}" y="{TOP + 8 + 16 * i}" width="10" height="10" '
+                  f'fill="{graph_color(i)}"/>',
                   _text(LEFT + 26, TOP + 17 + 16 * i, g.name, "start", "legend")]
     return _svg(height, f"roofline of {t}", parts)
 

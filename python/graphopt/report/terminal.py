@@ -7,8 +7,7 @@ from .model import COMPUTE_KINDS, Report
 
 
 def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> list[str]:
-    """The first `text_columns` columns left-aligned, the numbers right-aligned;
-    as many columns as the header has (the rows may carry more)."""
+    """The first `text_columns` columns left-aligned, the numbers right-aligned."""
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
 
     def line(cells):
@@ -25,13 +24,13 @@ def render(report: Report) -> str:
            f"{fmt.plural(sum(g.aten_ops for g in report.graphs), 'ATen op')} -> "
            f"{fmt.plural(kernels, 'kernel')}, {fmt.plural(externs, 'extern op')}"]
 
-    # Without cost data the cost columns are left out: the header is cut short.
+    # Without cost data (no target) the cost columns are left out.
     cost_header = ["eager*", "graphopt*", "speedup*"] if t else []
     rows = []
     for g in report.graphs:
         c = g.costs.get(t)
         costs = [fmt.seconds(c.eager.time_s), fmt.seconds(c.compiled.time_s),
-                 fmt.ratio(c.predicted_speedup)] if c else ["-"] * 3
+                 fmt.ratio(c.predicted_speedup)] if c else ["-"] * len(cost_header)
         rows.append([g.name, str(g.aten_ops), str(len(g.kernels)), str(len(g.externs)),
                      fmt.nbytes(g.arena_size), fmt.nbytes(g.naive_size), fmt.seconds(g.compile_s), *costs])
     out += ["", *_table(["graph", "ATen ops", "kernels", "extern", "arena", "no reuse", "compile",
@@ -47,8 +46,10 @@ def render(report: Report) -> str:
         out.append(f"measured on this machine: eager {fmt.seconds(m.eager_s)}, "
                    f"graphopt {fmt.seconds(m.compiled_s)}, {fmt.ratio(m.speedup)}")
     for f in report.failures:
-        out.append(f"{f.graph} fell back to eager: {fmt.first_line(f.error)} (repro: graphopt repro {f.folder})")
+        out.append(f"{f.graph} fell back to eager: {fmt.first_line(f.error)} "
+                   f"(repro: graphopt repro {f.folder})")
 
+    cost_header = ["bound", "FLOPs", "bytes", "predicted"] if t else []
     for g in report.graphs:
         rows = []
         for s in g.steps:
@@ -56,10 +57,10 @@ def render(report: Report) -> str:
                 continue
             c = s.costs.get(t)
             costs = [c.bound, fmt.count(c.flops), fmt.nbytes(c.bytes_read + c.bytes_written),
-                     fmt.seconds(c.predicted_s)] if c else ["-"] * 4
+                     fmt.seconds(c.predicted_s)] if c else ["-"] * len(cost_header)
             rows.append([str(s.index), s.name, fmt.ops_summary(s.ops) if s.ops else "-", *costs])
-        header = ["step", "name", "fused ops"] + (["bound", "FLOPs", "bytes", "predicted"] if t else [])
-        out += ["", f"{g.name}: kernels and contractions", *_table(header, rows, 4)]
+        out += ["", f"{g.name}: kernels and contractions",
+                *_table(["step", "name", "fused ops", *cost_header], rows, 4)]
         if g.externs:
             out += [f"{g.name}: extern ops (run by torch)",
                     *_table(["step", "op", "reason"],
