@@ -11,8 +11,11 @@
 //    threads, combined with warp shuffles and shared memory
 //    (graphopt_block_reduce in graphopt_cuda.h); the row's elements are then
 //    computed by a block-stride loop.
-// Each kernel gets an extern "C" host launcher taking a stream, so the
-// runtime (and the CPU emulation harness) call kernels like C functions.
+// Pointwise f32 kernels whose inputs and outputs all have the output's shape
+// also get a float4 variant (16-byte loads and stores); the launcher picks it
+// when every pointer is 16-byte aligned. Each kernel gets an extern "C" host
+// launcher taking a stream, so the runtime (and the CPU emulation harness)
+// call kernels like C functions.
 //
 //===----------------------------------------------------------------------===//
 #include "csrc/codegen/KernelBody.h"
@@ -69,11 +72,35 @@ public:
       args.push_back("in" + std::to_string(i));
     for (unsigned i = 0; i < yield().getValues().size(); ++i)
       args.push_back("out" + std::to_string(i));
-    code += llvm::formatv("extern \"C\" void {0}({1}, void *stream) {{\n"
-                          "  GRAPHOPT_LAUNCH({2}, {3}, {4}, stream, {5});\n}\n\n",
-                          name, llvm::join(*params, ", "), kernelName, blocks,
-                          threads, llvm::join(args, ", "))
+    std::string launch =
+        llvm::formatv("GRAPHOPT_LAUNCH({0}, {1}, {2}, stream, {3});", kernelName,
+                      blocks, threads, llvm::join(args, ", "))
+            .str();
+
+    int64_t vecBlocks = 0;
+    if (!rootReduction && !rowReductions && vectorizable()) {
+      code += llvm::formatv("__global__ void __launch_bounds__({0}) "
+                            "{1}_vec4_kernel({2}) {{\n",
+                            kFlatThreads, name, llvm::join(*params, ", "))
+                  .str();
+      if (failed(emitFlatVec4(vecBlocks)))
+        return failure();
+      code += "}\n\n";
+    }
+    code += llvm::formatv("extern \"C\" void {0}({1}, void *stream) {{\n", name,
+                          llvm::join(*params, ", "))
                 .str();
+    if (vecBlocks) {
+      SmallVector<std::string> addresses;
+      for (const std::string &a : args)
+        addresses.push_back("(uintptr_t)" + a);
+      code += llvm::formatv("  if ((({0}) & 15) == 0)\n    GRAPHOPT_LAUNCH({1}_vec4_kernel, "
+                            "{2}, {3}, stream, {4});\n  else\n  ",
+                            llvm::join(addresses, " | "), name, vecBlocks,
+                            kFlatThreads, llvm::join(args, ", "))
+                  .str();
+    }
+    code += "  " + launch + "\n}\n\n";
     out += code;
     return success();
   }
@@ -81,6 +108,71 @@ public:
 private:
   /// Inside a block's uniform code, reductions are split across its threads.
   bool cooperative = false;
+  /// In a float4 kernel: the lane a block argument's loads read.
+  std::string vectorLane;
+
+  /// f32 in and out, every input and output of the output's shape, only
+  /// elementwise ops and constants, and a multiple of 4 elements.
+  bool vectorizable() {
+    Value first = yield().getValues()[0];
+    ArrayRef<int64_t> domain = shapeOf(first);
+    if (product(domain) % 4 != 0)
+      return false;
+    auto f32OfDomain = [&](Value v) {
+      return elemOf(v).isF32() && shapeOf(v) == domain;
+    };
+    return llvm::all_of(body().getArguments(), f32OfDomain) &&
+           llvm::all_of(yield().getValues(), f32OfDomain) &&
+           llvm::all_of(body().without_terminator(), [](Operation &op) {
+             return isElementwise(&op) || isa<ConstantOp>(op);
+           });
+  }
+
+  std::string loadArg(BlockArgument arg, const Index &idx) override {
+    if (vectorLane.empty())
+      return KernelBodyPrinter::loadArg(arg, idx);
+    return "v" + argName[arg] + "." + vectorLane;
+  }
+
+  LogicalResult emitFlatVec4(int64_t &blocks) {
+    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+    int64_t n = product(domain) / 4;
+    blocks = std::min(kMaxBlocks,
+                      std::max<int64_t>(1, (n + kFlatThreads - 1) / kFlatThreads));
+    depth = 1;
+    line(llvm::formatv("for (int64_t v = (int64_t)blockIdx.x * blockDim.x + "
+                       "threadIdx.x; v < {0}; v += (int64_t)gridDim.x * "
+                       "blockDim.x) {{",
+                       n)
+             .str());
+    ++depth;
+    for (BlockArgument arg : body().getArguments())
+      line(llvm::formatv("const float4 v{0} = reinterpret_cast<const float4 "
+                         "*>({0})[v];",
+                         argName[arg])
+               .str());
+    for (unsigned i = 0; i < yield().getValues().size(); ++i)
+      line(llvm::formatv("float4 r{0};", i).str());
+    // Every operand has the output's shape: the index only keys the reuse of
+    // values within a lane.
+    Index idx(domain.size(), "v");
+    for (const char *lane : {"x", "y", "z", "w"}) {
+      vectorLane = lane;
+      scopes.emplace_back();
+      for (auto [i, v] : llvm::enumerate(yield().getValues())) {
+        FailureOr<std::string> val = eval(v, idx);
+        if (failed(val))
+          return failure();
+        line(llvm::formatv("r{0}.{1} = {2};", i, lane, *val).str());
+      }
+      scopes.pop_back();
+    }
+    vectorLane.clear();
+    for (unsigned i = 0; i < yield().getValues().size(); ++i)
+      line(llvm::formatv("reinterpret_cast<float4 *>(out{0})[v] = r{0};", i).str());
+    closeTo(1);
+    return success();
+  }
 
   /// Threads per block for a reduction of `n` elements: a power of two in
   /// [32, 256], no wider than the work.

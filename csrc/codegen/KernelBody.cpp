@@ -171,6 +171,12 @@ Index KernelBodyPrinter::delinearize(const std::string &flat,
   return idx;
 }
 
+std::string KernelBodyPrinter::loadArg(BlockArgument arg, const Index &idx) {
+  std::string load = argName[arg] + "[" + linearize(idx, shapeOf(arg)) + "]";
+  return elemOf(arg).isBF16() ? "graphopt_math::bf16_to_f32(" + load + ")"
+                              : load;
+}
+
 FailureOr<std::string> KernelBodyPrinter::eval(Value v, const Index &idx) {
   auto key = std::make_pair(v.getAsOpaquePointer(), llvm::join(idx, ","));
   for (auto &scope : llvm::reverse(scopes))
@@ -184,11 +190,8 @@ FailureOr<std::string> KernelBodyPrinter::eval(Value v, const Index &idx) {
 
 FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
   Type t = elemOf(v);
-  if (auto arg = dyn_cast<BlockArgument>(v)) {
-    std::string load = argName[arg] + "[" + linearize(idx, shapeOf(v)) + "]";
-    return fresh(t, t.isBF16() ? "graphopt_math::bf16_to_f32(" + load + ")"
-                               : load);
-  }
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return fresh(t, loadArg(arg, idx));
   Operation *op = v.getDefiningOp();
   std::string cty = *cTypeOf(t);
   auto operand = [&](unsigned i) -> FailureOr<std::string> {

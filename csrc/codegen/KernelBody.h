@@ -78,6 +78,9 @@ protected:
   Index delinearize(const std::string &flat, llvm::ArrayRef<int64_t> shape,
                     size_t count, const std::string &prefix);
 
+  /// The expression loading block argument `arg` at `idx` (in its C type).
+  virtual std::string loadArg(mlir::BlockArgument arg, const Index &idx);
+
   mlir::FailureOr<std::string> eval(mlir::Value v, const Index &idx);
   mlir::FailureOr<std::string> compute(mlir::Value v, const Index &idx);
 

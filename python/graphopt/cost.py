@@ -102,7 +102,11 @@ def host_cpu_target() -> dict:
             return cached
     except (OSError, ValueError):
         pass
-    target = calibrate_host_cpu()
+    # The first use can be inside a compile, under AOTAutograd's fake mode:
+    # the measurement needs real tensors.
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+    with unset_fake_temporarily(), torch.no_grad():
+        target = calibrate_host_cpu()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -120,3 +120,34 @@ func.func @bf16(%x: tensor<8x32xbf16>) -> tensor<8x32xbf16> {
   }
   return %0 : tensor<8x32xbf16>
 }
+
+// -----
+
+// Same-shape f32 operands: a float4 variant, taken when all pointers are
+// 16-byte aligned, evaluates the body once per lane.
+// CHECK-LABEL: __global__ void __launch_bounds__(256) graphopt_vec_k0_vec4_kernel(const float *__restrict__ in0, const float *__restrict__ in1, float *__restrict__ out0) {
+// CHECK-NEXT: for (int64_t v = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; v < 256; v += (int64_t)gridDim.x * blockDim.x) {
+// CHECK-NEXT: const float4 vin0 = reinterpret_cast<const float4 *>(in0)[v];
+// CHECK-NEXT: const float4 vin1 = reinterpret_cast<const float4 *>(in1)[v];
+// CHECK-NEXT: float4 r0;
+// CHECK-NEXT: const float [[A:t[0-9]+]] = vin0.x;
+// CHECK-NEXT: const float [[B:t[0-9]+]] = vin1.x;
+// CHECK-NEXT: const float [[S:t[0-9]+]] = [[A]] * [[B]];
+// CHECK-NEXT: const float [[E:t[0-9]+]] = graphopt_math::exp([[S]]);
+// CHECK-NEXT: r0.x = [[E]];
+// CHECK: r0.w =
+// CHECK-NEXT: reinterpret_cast<float4 *>(out0)[v] = r0;
+// CHECK: extern "C" void graphopt_vec_k0(
+// CHECK-NEXT: if ((((uintptr_t)in0 | (uintptr_t)in1 | (uintptr_t)out0) & 15) == 0)
+// CHECK-NEXT: GRAPHOPT_LAUNCH(graphopt_vec_k0_vec4_kernel, 1, 256, stream, in0, in1, out0);
+// CHECK-NEXT: else
+// CHECK-NEXT: GRAPHOPT_LAUNCH(graphopt_vec_k0_kernel, 4, 256, stream, in0, in1, out0);
+func.func @vec(%x: tensor<32x32xf32>, %y: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %0 = graphopt.kernel (%x, %y) : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>, %b: tensor<32x32xf32>):
+    %m = graphopt.mul %a, %b : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+    %e = graphopt.exp %m : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  return %0 : tensor<32x32xf32>
+}

@@ -40,6 +40,10 @@ struct dim3 {
   unsigned x = 1, y = 1, z = 1;
 };
 
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+
 namespace graphopt_simt {
 
 struct Barrier {
