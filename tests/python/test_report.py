@@ -109,8 +109,8 @@ def test_real_dump_in_chromium(tmp_path, mlp_dump):
     assert len(dom.find("tr", inside="fusion")) == kernels + len(report.graphs)
 
 
-def test_screenshot(tmp_path):
-    page = Report.from_dump(FIXTURE, target="h100-sxm").save_html(tmp_path / "report.html")
+def test_screenshot(tmp_path, mlp_dump):
+    page = Report.from_dump(mlp_dump, target="h100-sxm").save_html(tmp_path / "report.html")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "report.png"
     shot.unlink(missing_ok=True)
