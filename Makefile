@@ -42,6 +42,9 @@ $(VENV)/.ready: build/.deps
 	# torch first and pinned: the CPU wheel on disk, never a CUDA build.
 	$(PY) -m pip install -q $(PY_PKGS) 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	# nvcc for the CUDA compile checks: the system's, else NVIDIA's PyPI wheels (~125 MB).
+	@if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then echo "nvcc present"; else \
+	  $(PY) -m pip install -q nvidia-cuda-nvcc nvidia-cuda-crt nvidia-nvvm nvidia-cuda-runtime; fi
 	@touch $@
 
 build: $(BUILD)/.built build/.installed

@@ -51,8 +51,15 @@ _warned: set = set()
 
 
 def find_nvcc() -> str | None:
-    """nvcc from $NVCC, PATH or /usr/local/cuda."""
-    for candidate in (os.environ.get("NVCC"), shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"):
+    """nvcc from $NVCC, PATH, /usr/local/cuda, or PyPI's nvidia-cuda-nvcc
+    (which `make deps` installs where the system has none)."""
+    candidates = [os.environ.get("NVCC"), shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"]
+    try:
+        import nvidia  # namespace package of NVIDIA's PyPI wheels
+        candidates += sorted(str(p) for d in nvidia.__path__ for p in Path(d).glob("*/bin/nvcc"))
+    except ImportError:
+        pass
+    for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
     return None
