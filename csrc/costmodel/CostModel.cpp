@@ -38,11 +38,43 @@ double bytesRead(Value v) {
 
 bool isView(Operation *op) { return isa<ReshapeOp, PermuteOp, BroadcastOp>(op); }
 
+/// FLOPs of the extern ops whose work is known from their shapes:
+/// convolutions (2 per multiply-add of output x weight window) and their
+/// backward (the input and the weight gradients, twice the forward).
+/// Other externs are priced by their bytes alone.
+double externFlops(ExternOp op) {
+  StringRef callee = op.getCallee();
+  auto shape = [](Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    return t ? t.getShape() : ArrayRef<int64_t>();
+  };
+  auto window = [&](Value weight) { // Cin/groups * kh * kw
+    ArrayRef<int64_t> w = shape(weight);
+    return w.size() > 1 && w[0] > 0 ? numElements(weight) / double(w[0]) : 0.0;
+  };
+  if (callee.starts_with("aten::convolution.") && op.getInputs().size() >= 2 &&
+      op->getNumResults() >= 1)
+    return 2 * numElements(op->getResult(0)) * window(op.getInputs()[1]);
+  if (callee.starts_with("aten::convolution_backward.") &&
+      op.getInputs().size() >= 3) // (grad_output, input, weight, ...)
+    return 4 * numElements(op.getInputs()[0]) * window(op.getInputs()[2]);
+  return 0;
+}
+
+bool isContraction(Operation *op) {
+  if (isa<MatmulOp, BatchMatmulOp, AddmmOp>(op))
+    return true;
+  auto e = dyn_cast<ExternOp>(op);
+  return e && externFlops(e) > 0;
+}
+
 /// FLOPs of one op, per its result elements. Transcendentals count as the
 /// multiply-adds of graphopt's polynomial approximations, so a kernel of
 /// erf is not predicted as cheap as a kernel of adds.
 double opFlops(Operation *op) {
-  if (isView(op) || isa<ConstantOp, ExternOp>(op))
+  if (auto e = dyn_cast<ExternOp>(op))
+    return externFlops(e);
+  if (isView(op) || isa<ConstantOp>(op))
     return 0;
   if (isa<ReduceSumOp, ReduceMaxOp>(op))
     return numElements(op->getOperand(0));
@@ -130,7 +162,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.bytesRead += bytesRead(v);
   for (Value r : op->getResults())
     s.bytesWritten += byteSize(r);
-  bool contraction = isa<MatmulOp, BatchMatmulOp, AddmmOp>(op);
+  bool contraction = isContraction(op);
   if (auto k = dyn_cast<KernelOp>(op)) {
     s.name = "graphopt_" + func.getSymName().str() + "_k" +
              std::to_string(kernelIndex++);
@@ -140,6 +172,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
   } else if (auto e = dyn_cast<ExternOp>(op)) {
     s.name = e.getCallee().str();
     s.ops.push_back(s.name);
+    s.flops = externFlops(e);
   } else if (isView(op)) {
     s.kind = "view";
     s.launches = false;
@@ -234,7 +267,7 @@ PlanCost graphopt::costOfEager(func::FuncOp func, const Target &target) {
     for (Operation *op : ops) {
       s.ops.push_back(shortName(op));
       s.flops += opFlops(op);
-      contraction |= isa<MatmulOp, BatchMatmulOp, AddmmOp>(op);
+      contraction |= isContraction(op);
       for (Value v : op->getOperands()) {
         Operation *def = v.getDefiningOp();
         if ((!def || !members.contains(def)) && read.insert(v).second)
