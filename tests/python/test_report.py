@@ -134,6 +134,7 @@ def test_fixture_measured_times_and_registers(tmp_path):
     assert on_host.count("attained from the measured time") == sum(
         1 for s in forward.steps if s.kind in COMPUTE_KINDS)  # forward_0's, all measured
     assert f"sm_90: {registers[forward.kernels[0].symbol]['registers']}" in text
+    assert forward.kernels[0].cuda["sm_90 vec4"] == registers[forward.kernels[0].symbol + "/vec4"]
 
 
 def test_without_cost_json(tmp_path):

@@ -158,7 +158,7 @@ def _kernel_rows(report: Report, g: Graph) -> list[list]:
         c = s.costs.get(report.target)
         cost = ([c.bound, fmt.count(c.flops), fmt.nbytes(c.bytes_read + c.bytes_written),
                  f"{c.intensity:.3g}", fmt.seconds(c.predicted_s)] if c else ["-"] * 5)
-        registers = " ".join(f"{arch}: {info.get('registers', '?')}" for arch, info in s.cuda.items())
+        registers = ", ".join(f"{arch}: {info.get('registers', '?')}" for arch, info in sorted(s.cuda.items()))
         rows.append([s.index, s.kind, _name(s.symbol or s.callee or ""),
                      fmt.ops_summary(s.ops) if s.ops else "", _types(g, s.outputs), s.where, *cost,
                      fmt.seconds(s.measured_s), registers, _source(s)])

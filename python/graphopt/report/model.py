@@ -74,7 +74,8 @@ class Step:
     source: dict[str, str] = field(default_factory=dict)  # kernels: language -> function
     costs: dict[str, StepCost] = field(default_factory=dict)  # by target name
     measured_s: float | None = None
-    cuda: dict[str, dict] = field(default_factory=dict)  # by arch: registers, spills, stack bytes
+    # By "sm_90" or "sm_90 vec4" (a variant): registers, spills, stack bytes.
+    cuda: dict[str, dict] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -312,10 +313,13 @@ def _attach_costs(graph: Graph, cost: dict, path: Path) -> None:
             graph.measured = Measured(m["eager_s"], m["compiled_s"], m["speedup"])
             for s in m.get("steps", []):
                 graph.steps[s["index"]].measured_s = s["measured_s"]
+        # Per arch, by kernel symbol, and by "<symbol>/<variant>" for variants (vec4).
         for arch, kernels in cost.get("cuda", {}).items():
             for step in graph.kernels:
-                if step.symbol in kernels:
-                    step.cuda[arch] = kernels[step.symbol]
+                for key, stats in kernels.items():
+                    symbol, _, variant = key.partition("/")
+                    if symbol == step.symbol:
+                        step.cuda[f"{arch} {variant}".strip()] = stats
     except (KeyError, TypeError, IndexError) as e:
         raise DumpError(f"{path} does not match the cost.json schema ({type(e).__name__}: {e})") from e
 
