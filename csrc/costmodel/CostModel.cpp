@@ -150,6 +150,17 @@ void predict(StepCost &s, const Target &t, bool contraction, StringRef dtype) {
   double compute = s.flops / peak, memory = s.bytes() / t.memoryBandwidth;
   s.computeBound = compute > memory;
   s.predictedS = std::max(compute, memory) + t.launchOverheadS;
+  if (t.freshAllocBandwidth > 0)
+    s.predictedS += s.freshBytes / t.freshAllocBandwidth;
+}
+
+/// Adds `r` to the step's fresh bytes if it is allocated per call (not in
+/// the arena: unplanned IR, extern results, graph outputs) and large.
+void addFresh(StepCost &s, Operation *op, unsigned i, const Target &t) {
+  auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("graphopt.arena_offsets");
+  double bytes = byteSize(op->getResult(i));
+  if ((!offsets || offsets[i] < 0) && bytes >= t.freshAllocThreshold)
+    s.freshBytes += bytes;
 }
 
 StepCost stepOf(Operation *op, unsigned index, const Target &t,
@@ -188,6 +199,9 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.ops.push_back(shortName(op));
     s.flops = opFlops(op);
   }
+  if (s.launches && s.bytesWritten > 0)
+    for (unsigned i = 0; i < op->getNumResults(); ++i)
+      addFresh(s, op, i, t);
   StringRef dtype = "f32";
   std::string d = op->getNumResults() ? dtypeOf(op->getResult(0)) : "f32";
   if (contraction)
@@ -273,16 +287,18 @@ PlanCost graphopt::costOfEager(func::FuncOp func, const Target &target) {
         if ((!def || !members.contains(def)) && read.insert(v).second)
           s.bytesRead += bytesRead(v);
       }
-      for (Value r : op->getResults())
+      for (auto [i, r] : llvm::enumerate(op->getResults()))
         if (llvm::any_of(r.getUsers(),
-                         [&](Operation *u) { return !members.contains(u); }))
+                         [&](Operation *u) { return !members.contains(u); })) {
           s.bytesWritten += byteSize(r);
+          addFresh(s, op, i, target);
+        }
     }
     s.launches = llvm::any_of(ops, [](Operation *op) {
       return !isView(op) && !isa<ConstantOp>(op);
     });
     if (!s.launches)
-      s.bytesRead = s.bytesWritten = 0;
+      s.bytesRead = s.bytesWritten = s.freshBytes = 0;
     predict(s, target, contraction, contractionDtype(func));
     p.steps.push_back(std::move(s));
   }
@@ -315,6 +331,7 @@ llvm::json::Value graphopt::costJson(const Target &t, const PlanCost &eager,
                            {"flops", s.flops},
                            {"bytes_read", s.bytesRead},
                            {"bytes_written", s.bytesWritten},
+                           {"fresh_bytes", s.freshBytes},
                            {"intensity", s.intensity()},
                            {"bound", s.computeBound ? "compute" : "memory"},
                            {"launches", s.launches},
@@ -331,7 +348,9 @@ llvm::json::Value graphopt::costJson(const Target &t, const PlanCost &eager,
               {"peak_flops_vector", t.vectorFlops},
               {"memory_bandwidth", t.memoryBandwidth},
               {"launch_overhead_s", t.launchOverheadS},
-              {"interconnect_bandwidth", t.interconnectBandwidth}}},
+              {"interconnect_bandwidth", t.interconnectBandwidth},
+              {"fresh_alloc_bandwidth", t.freshAllocBandwidth},
+              {"fresh_alloc_threshold", t.freshAllocThreshold}}},
       {"dtype", compiled.dtype},
       {"eager", totals(eager)},
       {"compiled", totals(compiled)},

@@ -27,6 +27,9 @@ struct StepCost {
   std::string name;   // kernel symbol, extern callee, or op name
   std::vector<std::string> ops;
   double flops = 0, bytesRead = 0, bytesWritten = 0;
+  /// Bytes of results allocated fresh (not in the arena) and large enough
+  /// to pay the target's first-touch cost.
+  double freshBytes = 0;
   bool launches = true; // views cost nothing and launch nothing
   bool computeBound = false;
   double predictedS = 0;

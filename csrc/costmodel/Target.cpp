@@ -61,6 +61,11 @@ Expected<Target> graphopt::parseTarget(StringRef json) {
   t.l2Bytes = o->getNumber("l2_bytes").value_or(0);
   t.smCount = o->getInteger("sm_count").value_or(0);
   t.interconnectBandwidth = o->getNumber("interconnect_bandwidth").value_or(0);
+  t.freshAllocBandwidth = o->getNumber("fresh_alloc_bandwidth").value_or(0);
+  t.freshAllocThreshold =
+      o->getNumber("fresh_alloc_threshold").value_or(t.freshAllocThreshold);
+  if (t.freshAllocBandwidth < 0 || t.freshAllocThreshold < 0)
+    return fieldError(t.name, "fresh_alloc_bandwidth", "must not be negative");
 
   const llvm::json::Object *mm = o->getObject("matmul_flops");
   if (!mm || mm->empty())

@@ -28,6 +28,11 @@ struct Target {
   double l2Bytes = 0;
   int64_t smCount = 0;
   double interconnectBandwidth = 0; // bytes/s per device, for data parallel
+  /// First touch of freshly allocated memory (bytes/s; 0: free). On a CPU,
+  /// allocations above glibc's mmap threshold come from the OS zeroed, page
+  /// by page, on every allocation; GPU caching allocators reuse memory.
+  double freshAllocBandwidth = 0;
+  double freshAllocThreshold = 32 << 20; // bytes; smaller buffers are reused
 
   /// Matmul peak for an element type name (f32, bf16, ...); f32's if absent.
   double matmulPeak(llvm::StringRef dtype) const;

@@ -57,8 +57,9 @@ extern "C" void graphopt_probe_exp(const float *__restrict in, float *__restrict
 def calibrate_host_cpu() -> dict:
     """Measures this machine in about a second: copy bandwidth, GEMM FLOP/s
     (f32, bf16), the vector-math FLOP/s of graphopt's own kernels (exp over a
-    cache-resident array, priced in the cost model's FLOPs per exp) and the
-    per-op launch overhead of eager PyTorch."""
+    cache-resident array, priced in the cost model's FLOPs per exp), the
+    per-op launch overhead of eager PyTorch, and the first-touch rate of
+    freshly allocated large buffers."""
     import ctypes
 
     import torch
@@ -78,6 +79,10 @@ def calibrate_host_cpu() -> dict:
     exp_s = _best_seconds(lambda: probe(small.data_ptr(), out.data_ptr(), small.numel()), 7, inner=20)
     one = torch.ones(1)
     launch_s = _best_seconds(lambda: torch.add(one, one), 7, inner=200)
+    # A 64 MiB tensor is above glibc's largest mmap threshold (32 MiB): each
+    # allocation maps fresh pages that the first write faults in.
+    fresh_s = _best_seconds(lambda: torch.empty(n).fill_(1.0), 5)
+    fill_s = _best_seconds(lambda: dst.fill_(1.0), 5)
     return {
         "name": HOST_CPU,
         "description": f"this machine: {platform.processor() or platform.machine()}, "
@@ -87,6 +92,8 @@ def calibrate_host_cpu() -> dict:
         "vector_flops": 8 * small.numel() / exp_s,
         "memory_bandwidth": 2 * src.numel() * 4 / copy_s,
         "launch_overhead_s": launch_s,
+        "fresh_alloc_bandwidth": n * 4 / max(fresh_s - fill_s, 1e-9),
+        "fresh_alloc_threshold": 32 << 20,
         "threads": torch.get_num_threads(),
     }
 
