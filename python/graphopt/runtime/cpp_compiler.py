@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 
 from .. import config
+from ..progress import Progress
 
 log = logging.getLogger("graphopt")
 
@@ -135,8 +136,10 @@ def _compile(source: str, out: Path, kind: str = "cpp") -> None:
     cxx, _ = _compiler(kind)
     src = out.with_suffix(".cpp" if kind == "cpp" else ".cu")
     src.write_text(source)
-    proc = subprocess.run([cxx, *_flags(kind), "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
-                          capture_output=True, text=True)
+    kernels = source.count('extern "C"')
+    with Progress(f"compiling {kernels} {kind} kernel{'s' if kernels != 1 else ''} with {Path(cxx).name}"):
+        proc = subprocess.run([cxx, *_flags(kind), "-I", str(INCLUDE_DIR), str(src), "-o", str(out)],
+                              capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{Path(cxx).name} failed on graphopt's {kind} kernels:\n"
                            f"{proc.stderr[-4000:]}")
