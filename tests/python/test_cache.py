@@ -70,7 +70,7 @@ def test_concurrent_processes_build_once(cache):
 
 @pytest.mark.parametrize("error", [errno.EROFS, errno.ENOSPC], ids=["read_only", "disk_full"])
 def test_read_only_or_full_cache_warns_once_and_still_works(cache, monkeypatch, error):
-    def failing_build(source, folder, key):
+    def failing_build(source, folder, key, kind):
         raise OSError(error, os.strerror(error))
     monkeypatch.setattr(cpp_compiler, "_build_entry", failing_build)
     with warnings.catch_warnings(record=True) as caught:
@@ -112,8 +112,12 @@ def test_key_covers_source_flags_compiler_and_version(cache, monkeypatch):
     monkeypatch.setattr(graphopt, "__version__", "0.0.0-other")
     assert cpp_compiler.cache_key(SOURCE) != base
     cpp_compiler._compiler.cache_clear()
-    monkeypatch.setattr(cpp_compiler, "_compiler", lambda: ("g++", "g++ (other) 1.0"))
+    monkeypatch.setattr(cpp_compiler, "_compiler", lambda kind="cpp": ("g++", "g++ (other) 1.0"))
     assert cpp_compiler.cache_key(SOURCE) != base
+    monkeypatch.undo()
+    cpp_compiler._compiler.cache_clear()
+    # The same source built as emulated CUDA is another library.
+    assert cpp_compiler.cache_key(SOURCE, "cuda-emulated") != cpp_compiler.cache_key(SOURCE)
 
 
 def test_cli_cache_info_and_clear(cache):
