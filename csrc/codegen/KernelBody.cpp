@@ -330,6 +330,18 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
   return inIdx;
 }
 
+LogicalResult KernelBodyPrinter::accumulateInput(const ReduceInfo &r,
+                                                 const std::string &acc,
+                                                 const Index &inIdx) {
+  scopes.emplace_back();
+  FailureOr<std::string> x = eval(r.input, inIdx);
+  scopes.pop_back();
+  if (failed(x))
+    return failure();
+  line(accumulate(r, acc, *x));
+  return success();
+}
+
 FailureOr<std::string>
 KernelBodyPrinter::sequentialReduce(Operation *op, const Index &outIdx) {
   ReduceInfo r = reduceInfo(op);
@@ -338,12 +350,8 @@ KernelBodyPrinter::sequentialReduce(Operation *op, const Index &outIdx) {
   int opened = 0;
   Index inIdx =
       openReductionLoops(r, outIdx, reductionLoopPragma(r, acc), opened);
-  scopes.emplace_back();
-  FailureOr<std::string> x = eval(r.input, inIdx);
-  scopes.pop_back();
-  if (failed(x))
+  if (failed(accumulateInput(r, acc, inIdx)))
     return failure();
-  line(accumulate(r, acc, *x));
   closeTo(depth - opened);
   return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
 }

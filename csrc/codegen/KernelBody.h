@@ -90,6 +90,11 @@ protected:
   /// Opens one loop per reduced dim and returns the input index.
   Index openReductionLoops(const ReduceInfo &r, llvm::ArrayRef<std::string> outIdx,
                            const std::string &innermostPragma, int &opened);
+  /// Evaluates the reduction's input at `inIdx` (in a scope of its own:
+  /// values inside a reduction loop change every iteration) and folds it
+  /// into `acc`.
+  mlir::LogicalResult accumulateInput(const ReduceInfo &r, const std::string &acc,
+                                      const Index &inIdx);
   /// A reduction evaluated by one thread: loops over the reduced dims, the
   /// innermost one after `reductionLoopPragma`.
   mlir::FailureOr<std::string> sequentialReduce(mlir::Operation *op,
@@ -105,6 +110,21 @@ protected:
   /// Reductions that keep the input's innermost dim (column sums).
   bool useColumnOrder(mlir::Operation *op) const;
 };
+
+/// The source of every graphopt.kernel of `func`, in op order, after
+/// `header`, each printed by an `Emitter` (a KernelBodyPrinter with
+/// `LogicalResult emit(std::string &)`).
+template <typename Emitter>
+mlir::FailureOr<std::string> emitKernels(mlir::func::FuncOp func,
+                                         std::string header) {
+  unsigned index = 0;
+  for (KernelOp k : func.getBody().getOps<KernelOp>()) {
+    Emitter e(k, kernelSymbol(func, index++));
+    if (mlir::failed(e.emit(header)))
+      return mlir::failure();
+  }
+  return header;
+}
 
 } // namespace graphopt
 
