@@ -5,6 +5,7 @@
 #   build    graphopt-opt, unit tests, lit suite (build/dev) + the package (build/wheel)
 #   test     ctest (gtest + lit) and pytest
 #   demo     trains and runs an MLP block compiled with graphopt
+#   docs     regenerates docs/ops.md and docs/passes.md
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -114,6 +115,7 @@ bench: build
 # Pages generated from the code.
 docs: build
 	$(PY) -m graphopt.ops_doc > docs/ops.md
+	$(PY) passes/passes_doc.py > docs/passes.md
 
 clean:
 	rm -rf build

@@ -78,4 +78,36 @@ def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
   ];
 }
 
+def GraphOptCost : Pass<"graphopt-cost", "mlir::ModuleOp"> {
+  let summary = "Print the predicted FLOPs, bytes and roofline time of every "
+                "kernel on a hardware target";
+  let description = [{
+    An analysis printer (implemented in `csrc/costmodel/CostPass.cpp`; the
+    model is `csrc/costmodel/CostModel.cpp`, see docs/cost-model.md). For each
+    function it prints one row per step that launches work: the kernel (or
+    contraction, or extern op), its FLOPs, the bytes it reads and writes, its
+    arithmetic intensity, whether it is compute- or memory-bound on the
+    target, and its predicted time, max(FLOPs / peak, bytes / bandwidth) plus
+    the launch overhead; then the totals and the MFU. On unfused IR every op
+    is its own kernel, which is how eager PyTorch runs the graph; after
+    `--graphopt-pipeline`, the rows are graphopt's fused kernels. The IR is
+    left unchanged.
+
+    ```
+    graphopt-opt --graphopt-pipeline --graphopt-cost=target=h100-sxm in.mlir -o /dev/null
+    // @mlp
+    cost on h100-sxm (67.0 TFLOP/s f32 matmul, 67.0 TFLOP/s vector, 3.4 TB/s)
+     step  kernel                              FLOPs        bytes    FLOP/B bound       time (us)
+        0  addmm                              33.7 M       1.4 MB     24.40 compute         4.503
+        1  graphopt_mlp_k0                   917.5 K     524.3 KB      1.75 memory          4.157
+    total: 2 launches, 34.6 MFLOP, 1.9 MB, 8.659 us, MFU 6.0%
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"h100-sxm\"",
+           "A built-in target (h100-sxm, a100-sxm-80gb) or the path of a "
+           "target .json file">
+  ];
+}
+
 #endif // GRAPHOPT_PASSES_TD

@@ -62,9 +62,6 @@ llvm::json::Value costJson(const Target &target, const PlanCost &eager,
 void printCostTable(llvm::raw_ostream &os, const Target &target,
                     const PlanCost &plan, const PlanCost *eager);
 
-/// Registers graphopt-cost{target=...} (prints the table of each function).
-void registerCostPass();
-
 } // namespace graphopt
 
 #endif // GRAPHOPT_COSTMODEL_COSTMODEL_H

@@ -6,32 +6,22 @@
 //
 //===----------------------------------------------------------------------===//
 #include "csrc/costmodel/CostModel.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/Pass/Pass.h"
-#include "mlir/Pass/PassRegistry.h"
+
+namespace graphopt {
+#define GEN_PASS_DEF_GRAPHOPTCOST
+#include "passes/Passes.h.inc"
+} // namespace graphopt
 
 using namespace mlir;
 using namespace graphopt;
 
 namespace {
 
-struct CostPass : PassWrapper<CostPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CostPass)
-
-  CostPass() = default;
-  CostPass(const CostPass &other) : PassWrapper(other) {}
-
-  StringRef getArgument() const final { return "graphopt-cost"; }
-  StringRef getDescription() const final {
-    return "Print FLOPs, bytes and roofline time of each kernel on a target";
-  }
-
-  Option<std::string> target{
-      *this, "target",
-      llvm::cl::desc("a built-in target (h100-sxm, a100-sxm-80gb) or a path "
-                     "to a target .json file"),
-      llvm::cl::init("h100-sxm")};
+struct CostPass : graphopt::impl::GraphOptCostBase<CostPass> {
+  using GraphOptCostBase::GraphOptCostBase;
 
   LogicalResult initialize(MLIRContext *context) override {
     llvm::Expected<Target> t = resolveTarget(target);
@@ -56,5 +46,3 @@ private:
 };
 
 } // namespace
-
-void graphopt::registerCostPass() { PassRegistration<CostPass>(); }

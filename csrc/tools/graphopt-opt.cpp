@@ -1,6 +1,5 @@
 //===- graphopt-opt.cpp - mlir-opt for the graphopt dialect ---------------===//
 #include "csrc/codegen/Codegen.h"
-#include "csrc/costmodel/CostModel.h"
 #include "passes/Passes.h"
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -14,7 +13,6 @@ int main(int argc, char **argv) {
   graphopt::registerGraphOptPasses();
   graphopt::registerGraphOptPipeline();
   graphopt::registerTestPrintKernelsPasses();
-  graphopt::registerCostPass();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "graphopt optimizer driver\n", registry));
 }
