@@ -152,15 +152,17 @@ private:
         return g.members.contains(u);
       });
       // Row reductions (softmax, layer norm) join pointwise groups whose
-      // rows they reduce; their result stays inside the kernel.
-      if (isReduction(p) &&
-          (isReduction(root) || !private_ || !isRowReduction(p, g.domain)))
+      // rows they reduce.
+      if (isReduction(p) && (isReduction(root) || !isRowReduction(p, g.domain)))
         continue;
       if (!private_) {
-        // Escaping values are written as extra outputs of the same loop, so
-        // they need the group's iteration shape; reductions keep one output.
-        if (isReduction(root) ||
-            shapeOf(p->getResult(0)) != ArrayRef<int64_t>(g.domain))
+        // Escaping values are extra outputs of the same kernel: of the
+        // group's iteration shape (written in the loop), or of its row shape
+        // (written once per row: the mean and rstd a training LayerNorm
+        // saves); reductions keep one output.
+        ArrayRef<int64_t> shape = shapeOf(p->getResult(0));
+        if (isReduction(root) || (shape != ArrayRef<int64_t>(g.domain) &&
+                                  !isRowShape(shape, g.domain)))
           continue;
       }
       if (createsCycle(p, g))

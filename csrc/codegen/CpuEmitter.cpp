@@ -57,7 +57,6 @@ private:
 
   /// Loops over the domain: OpenMP over all dims but the last.
   LogicalResult emitLoopNest() {
-    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
     int64_t rank = domain.size();
     int64_t outer = 1;
     for (int64_t d = 0; d + 1 < rank; ++d)
@@ -71,16 +70,13 @@ private:
         line("#pragma omp parallel for schedule(static)");
       line(llvm::formatv("for (int64_t o = 0; o < {0}; ++o) {{", outer).str());
       ++depth;
-      idx = delinearize("o", domain.drop_back(), rank - 1, "i");
+      idx = delinearize("o", ArrayRef<int64_t>(domain).drop_back(), rank - 1, "i");
       idx.push_back("0");
-      // Row reductions, once per row, in block order; the loop body then
-      // finds them by their index.
+      // Row values, once per row, in block order; the loop body then finds
+      // them by their index.
       scopes.emplace_back();
-      for (Operation &op : body().without_terminator())
-        if (isRowReduction(&op, domain) &&
-            op.getResult(0) != yield().getValues()[0])
-          if (failed(eval(op.getResult(0), idx)))
-            return failure();
+      if (failed(emitRowValues(idx, "o", "")))
+        return failure();
       line(llvm::formatv("for (int64_t i{0} = 0; i{0} < {1}; ++i{0}) {{",
                          rank - 1, inner)
                .str());
@@ -91,6 +87,8 @@ private:
     std::string flat =
         rank ? llvm::formatv("o * {0} + i{1}", inner, rank - 1).str() : "0";
     for (auto [i, v] : llvm::enumerate(yield().getValues())) {
+      if (isRowValue(v))
+        continue;
       FailureOr<std::string> val = eval(v, idx);
       if (failed(val))
         return failure();

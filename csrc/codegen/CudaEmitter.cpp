@@ -40,15 +40,16 @@ public:
     FailureOr<SmallVector<std::string>> params = prepare("__restrict__");
     if (failed(params))
       return failure();
-    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
     Operation *root = yield().getValues()[0].getDefiningOp();
     bool rootReduction =
         root && isa<ReduceSumOp, ReduceMaxOp>(root) && !useColumnOrder(root);
-    bool rowReductions = llvm::any_of(
-        body().without_terminator(), [&](Operation &op) {
-          return isRowReduction(&op, domain) &&
-                 op.getResult(0) != yield().getValues()[0];
-        });
+    bool rowReductions =
+        llvm::any_of(body().without_terminator(),
+                     [&](Operation &op) {
+                       return isRowReduction(&op, domain);
+                     }) ||
+        llvm::any_of(yield().getValues(),
+                     [&](Value v) { return isRowValue(v); });
 
     int64_t threads = kFlatThreads, blocks = 1;
     std::string kernelName = name + "_kernel";
@@ -114,12 +115,10 @@ private:
   /// f32 in and out, every input and output of the output's shape, only
   /// elementwise ops and constants, and a multiple of 4 elements.
   bool vectorizable() {
-    Value first = yield().getValues()[0];
-    ArrayRef<int64_t> domain = shapeOf(first);
     if (product(domain) % 4 != 0)
       return false;
     auto f32OfDomain = [&](Value v) {
-      return elemOf(v).isF32() && shapeOf(v) == domain;
+      return elemOf(v).isF32() && shapeOf(v) == ArrayRef<int64_t>(domain);
     };
     return llvm::all_of(body().getArguments(), f32OfDomain) &&
            llvm::all_of(yield().getValues(), f32OfDomain) &&
@@ -135,7 +134,6 @@ private:
   }
 
   LogicalResult emitFlatVec4(int64_t &blocks) {
-    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
     int64_t n = product(domain) / 4;
     blocks = std::min(kMaxBlocks,
                       std::max<int64_t>(1, (n + kFlatThreads - 1) / kFlatThreads));
@@ -192,6 +190,8 @@ private:
 
   LogicalResult storeOutputs(const Index &idx, const std::string &flat) {
     for (auto [i, v] : llvm::enumerate(yield().getValues())) {
+      if (isRowValue(v))
+        continue;
       FailureOr<std::string> val = eval(v, idx);
       if (failed(val))
         return failure();
@@ -202,7 +202,6 @@ private:
   }
 
   LogicalResult emitFlat(int64_t &blocks) {
-    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
     int64_t n = product(domain);
     blocks = std::min(kMaxBlocks, std::max<int64_t>(1, (n + kFlatThreads - 1) /
                                                            kFlatThreads));
@@ -223,24 +222,20 @@ private:
   }
 
   LogicalResult emitBlockPerRow(int64_t &blocks) {
-    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
     int64_t rank = domain.size();
-    int64_t rows = product(domain.drop_back()), inner = domain.back();
+    int64_t rows = product(ArrayRef<int64_t>(domain).drop_back()), inner = domain.back();
     blocks = std::min(kMaxBlocks, rows);
     depth = 1;
     line(llvm::formatv("for (int64_t o = blockIdx.x; o < {0}; o += gridDim.x) {{",
                        rows)
              .str());
     ++depth;
-    Index idx = delinearize("o", domain.drop_back(), rank - 1, "i");
+    Index idx = delinearize("o", ArrayRef<int64_t>(domain).drop_back(), rank - 1, "i");
     idx.push_back("0");
     scopes.emplace_back();
     cooperative = true;
-    for (Operation &op : body().without_terminator())
-      if (isRowReduction(&op, domain) &&
-          op.getResult(0) != yield().getValues()[0])
-        if (failed(eval(op.getResult(0), idx)))
-          return failure();
+    if (failed(emitRowValues(idx, "o", "threadIdx.x == 0")))
+      return failure();
     cooperative = false;
     std::string i = "i" + std::to_string(rank - 1);
     line(llvm::formatv("for (int64_t {0} = threadIdx.x; {0} < {1}; {0} += "
@@ -258,7 +253,6 @@ private:
   }
 
   LogicalResult emitBlockPerOutput(int64_t &blocks) {
-    ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
     int64_t n = product(domain);
     blocks = std::min(kMaxBlocks, std::max<int64_t>(n, 1));
     depth = 1;

@@ -72,11 +72,12 @@ FailureOr<SmallVector<std::string>>
 KernelBodyPrinter::prepare(StringRef restrictKeyword) {
   if (yield().getValues().empty())
     return kernel.emitOpError() << "has no outputs to emit";
-  ArrayRef<int64_t> domain = shapeOf(yield().getValues()[0]);
+  domain = kernelDomain(body());
   for (Value v : yield().getValues())
-    if (shapeOf(v) != domain)
+    if (shapeOf(v) != ArrayRef<int64_t>(domain) && !isRowValue(v))
       return kernel.emitOpError()
-             << "outputs of different shapes cannot share one loop nest";
+             << "outputs of different shapes cannot share one loop nest "
+                "(only the iteration shape and its per-row shape can)";
   // Every value the loops touch needs a static shape whose byte size fits
   // int64 (indices are int64 arithmetic), and an element type we compute.
   auto supported = [](Value v) {
@@ -106,6 +107,33 @@ KernelBodyPrinter::prepare(StringRef restrictKeyword) {
     params.push_back(storageTypeOf(elemOf(v)) + " *" + restrictKeyword.str() +
                      " out" + std::to_string(i));
   return params;
+}
+
+LogicalResult KernelBodyPrinter::emitRowValues(const Index &rowIdx,
+                                               const std::string &row,
+                                               const std::string &guard) {
+  for (Operation &op : body().without_terminator())
+    if (op.getNumResults() == 1 && isRowValue(op.getResult(0)))
+      if (failed(eval(op.getResult(0), rowIdx)))
+        return failure();
+  bool opened = false;
+  for (auto [i, v] : llvm::enumerate(yield().getValues())) {
+    if (!isRowValue(v))
+      continue;
+    FailureOr<std::string> val = eval(v, rowIdx);
+    if (failed(val))
+      return failure();
+    if (!opened && !guard.empty()) {
+      line("if (" + guard + ") {");
+      ++depth;
+      opened = true;
+    }
+    line(llvm::formatv("out{0}[{1}] = {2};", i, row, store(elemOf(v), *val))
+             .str());
+  }
+  if (opened)
+    closeTo(depth - 1);
+  return success();
 }
 
 void KernelBodyPrinter::line(const std::string &s) {

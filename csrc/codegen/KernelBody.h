@@ -46,6 +46,7 @@ protected:
   KernelOp kernel;
   std::string name;
   bool wideF32Sums;
+  llvm::SmallVector<int64_t> domain; // the iteration shape (set by prepare)
   std::string code;
   int depth = 0;
   int counter = 0;
@@ -57,9 +58,10 @@ protected:
   mlir::Block &body() { return kernel.getBody().front(); }
   YieldOp yield() { return llvm::cast<YieldOp>(body().getTerminator()); }
 
-  /// Checks the kernel is emittable (one output shape, static sizes,
-  /// supported element types) and names the block arguments in0, in1, ...;
-  /// returns the parameter list (inputs, then outputs out0, out1, ...).
+  /// Checks the kernel is emittable (outputs of the domain's shape or its
+  /// row shape, static sizes, supported element types), sets `domain` and
+  /// names the block arguments in0, in1, ...; returns the parameter list
+  /// (inputs, then outputs out0, out1, ...).
   mlir::FailureOr<llvm::SmallVector<std::string>>
   prepare(llvm::StringRef restrictKeyword);
 
@@ -104,6 +106,18 @@ protected:
   /// How the emitter reduces (sequentially, or split across a block).
   virtual mlir::FailureOr<std::string> reduce(mlir::Operation *op,
                                               const Index &outIdx) = 0;
+
+  /// Values of the domain's row shape (row reductions and what is computed
+  /// from them, per-row outputs): computed once per row, before the row's
+  /// elements, in body order.
+  bool isRowValue(mlir::Value v) const {
+    return isRowShape(shapeOf(v), domain);
+  }
+
+  /// Evaluates the body's row values at the row index `rowIdx`, then stores
+  /// the row-shaped outputs at flat row index `row` (after `guard`, if any).
+  mlir::LogicalResult emitRowValues(const Index &rowIdx, const std::string &row,
+                                    const std::string &guard);
 
   /// The largest reduction factor (input / output elements) in the body.
   int64_t reductionWork();

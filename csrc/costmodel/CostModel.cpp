@@ -111,13 +111,17 @@ std::string shortName(Operation *op) { return op->getName().stripDialect().str()
 double kernelFlops(KernelOp kernel) {
   Block &body = kernel.getBody().front();
   auto yield = cast<YieldOp>(body.getTerminator());
-  ArrayRef<int64_t> domain =
-      cast<RankedTensorType>(yield.getValues()[0].getType()).getShape();
+  SmallVector<int64_t> domain = kernelDomain(body);
+  auto rowValue = [&](Value v) {
+    return isRowShape(cast<RankedTensorType>(v.getType()).getShape(), domain);
+  };
   SmallVector<Value> roots;
   for (Operation &op : body.without_terminator())
-    if (isRowReduction(&op, domain) && op.getResult(0) != yield.getValues()[0])
+    if (op.getNumResults() == 1 && rowValue(op.getResult(0)))
       roots.push_back(op.getResult(0));
-  llvm::append_range(roots, yield.getValues());
+  for (Value v : yield.getValues())
+    if (!rowValue(v))
+      roots.push_back(v);
   llvm::DenseSet<Value> rowValues; // computed by an earlier phase
   double flops = 0;
   for (Value root : roots) {

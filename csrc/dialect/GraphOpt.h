@@ -48,6 +48,14 @@ std::optional<int64_t> checkedByteSize(mlir::Type type);
 /// into pointwise kernels and the emitters compute before each row's loop.
 bool isRowReduction(mlir::Operation *op, llvm::ArrayRef<int64_t> domain);
 
+/// `shape` is the row shape of `domain`: the same rank, the innermost dim 1
+/// where the domain's is larger (per-row values: a LayerNorm's mean).
+bool isRowShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
+
+/// The iteration shape of a kernel body: the shape of the output that all
+/// others equal or are the row shape of (the first output's if none is).
+llvm::SmallVector<int64_t> kernelDomain(mlir::Block &body);
+
 /// True if `from` broadcasts numpy-style to `to`.
 bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
 

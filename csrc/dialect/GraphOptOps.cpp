@@ -115,6 +115,29 @@ std::optional<int64_t> graphopt::checkedByteSize(Type type) {
   return total;
 }
 
+bool graphopt::isRowShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
+  return !domain.empty() && domain.back() != 1 &&
+         shape.size() == domain.size() && shape.back() == 1 &&
+         shape.drop_back() == domain.drop_back();
+}
+
+SmallVector<int64_t> graphopt::kernelDomain(Block &body) {
+  // The output shape every other output equals or is the row shape of
+  // (shapes, not sizes, decide: empty tensors have equal sizes).
+  ValueRange outputs = body.getTerminator()->getOperands();
+  auto shape = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  for (Value candidate : outputs)
+    if (llvm::all_of(outputs, [&](Value v) {
+          return shape(v) == shape(candidate) ||
+                 isRowShape(shape(v), shape(candidate));
+        }))
+      return SmallVector<int64_t>(shape(candidate));
+  return outputs.empty() ? SmallVector<int64_t>()
+                         : SmallVector<int64_t>(shape(outputs.front()));
+}
+
 bool graphopt::isRowReduction(Operation *op, ArrayRef<int64_t> domain) {
   ArrayRef<int64_t> dims;
   bool keepdim;

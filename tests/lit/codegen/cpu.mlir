@@ -141,3 +141,37 @@ func.func @softmax_row(%x: tensor<64x512xf32>) -> tensor<64x512xf32> {
   }
   return %0 : tensor<64x512xf32>
 }
+
+// -----
+
+// A kernel with per-row outputs (a training LayerNorm's mean and rstd): they
+// are computed once per row with the row reductions and stored before the
+// row's loop; the rsqrt is no longer evaluated per element.
+// CHECK-LABEL: void graphopt_layer_norm_saves_statistics_k0(const float *__restrict in0, float *__restrict out0, float *__restrict out1, float *__restrict out2)
+// CHECK: for (int64_t o = 0; o < 8; ++o) {
+// CHECK: [[MEAN:t[0-9]+]] = {{t[0-9]+}} * (float)3.1250000000000000e-02;
+// CHECK: [[RSTD:t[0-9]+]] = (float)1 / std::sqrt(
+// CHECK-NEXT: out0[o] = [[MEAN]];
+// CHECK-NEXT: out1[o] = [[RSTD]];
+// CHECK-NEXT: for (int64_t i1 = 0; i1 < 32; ++i1) {
+// CHECK-NOT: std::sqrt
+// CHECK: out2[o * 32 + i1] =
+func.func @layer_norm_saves_statistics(%arg0: tensor<8x32xf32>) -> (tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>) {
+  %0:3 = graphopt.kernel(%arg0) : (tensor<8x32xf32>) -> (tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x32xf32>) {
+  ^bb0(%arg1: tensor<8x32xf32>):
+    %1 = graphopt.constant dense<3.125000e-02> : tensor<f32>
+    %2 = graphopt.constant dense<3.125000e-02> : tensor<f32>
+    %3 = graphopt.constant dense<9.99999974E-6> : tensor<f32>
+    %4 = graphopt.reduce_sum %arg1 [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+    %5 = graphopt.mul %4, %2 : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+    %6 = graphopt.sub %arg1, %5 : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+    %7 = graphopt.mul %6, %6 : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+    %8 = graphopt.reduce_sum %7 [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+    %9 = graphopt.mul %8, %1 : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+    %10 = graphopt.add %9, %3 : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+    %11 = graphopt.rsqrt %10 : tensor<8x1xf32>
+    %12 = graphopt.mul %6, %11 : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+    graphopt.yield %5, %11, %12 : tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x32xf32>
+  }
+  return %0#2, %0#0, %0#1 : tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>
+}

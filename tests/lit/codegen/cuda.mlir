@@ -151,3 +151,38 @@ func.func @vec(%x: tensor<32x32xf32>, %y: tensor<32x32xf32>) -> tensor<32x32xf32
   }
   return %0 : tensor<32x32xf32>
 }
+
+// -----
+
+// A kernel with per-row outputs (a training LayerNorm's mean and rstd): they
+// are computed once per row with the row reductions and stored before the
+// row's loop; the rsqrt is no longer evaluated per element.
+// On the GPU, one thread of the row's block stores them.
+// CHECK-LABEL: graphopt_layer_norm_saves_statistics_k0_kernel(const float *__restrict__ in0, float *__restrict__ out0, float *__restrict__ out1, float *__restrict__ out2)
+// CHECK: graphopt_block_reduce(
+// CHECK: graphopt_block_reduce(
+// CHECK: [[RSTD:t[0-9]+]] = (float)1 / std::sqrt(
+// CHECK-NEXT: if (threadIdx.x == 0) {
+// CHECK-NEXT: out0[o] =
+// CHECK-NEXT: out1[o] = [[RSTD]];
+// CHECK-NEXT: }
+// CHECK-NEXT: for (int64_t i1 = threadIdx.x; i1 < 32; i1 += blockDim.x) {
+func.func @layer_norm_saves_statistics(%arg0: tensor<8x32xf32>) -> (tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>) {
+  %0:3 = graphopt.kernel(%arg0) : (tensor<8x32xf32>) -> (tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x32xf32>) {
+  ^bb0(%arg1: tensor<8x32xf32>):
+    %1 = graphopt.constant dense<3.125000e-02> : tensor<f32>
+    %2 = graphopt.constant dense<3.125000e-02> : tensor<f32>
+    %3 = graphopt.constant dense<9.99999974E-6> : tensor<f32>
+    %4 = graphopt.reduce_sum %arg1 [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+    %5 = graphopt.mul %4, %2 : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+    %6 = graphopt.sub %arg1, %5 : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+    %7 = graphopt.mul %6, %6 : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+    %8 = graphopt.reduce_sum %7 [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+    %9 = graphopt.mul %8, %1 : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+    %10 = graphopt.add %9, %3 : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+    %11 = graphopt.rsqrt %10 : tensor<8x1xf32>
+    %12 = graphopt.mul %6, %11 : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+    graphopt.yield %5, %11, %12 : tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x32xf32>
+  }
+  return %0#2, %0#0, %0#1 : tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>
+}

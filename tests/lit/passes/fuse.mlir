@@ -208,23 +208,65 @@ func.func @softmax_one_kernel(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // -----
 
 // A row reduction whose result is also needed outside (saved for backward)
-// stays its own kernel, and so does a reduction over a non-innermost dim.
+// joins the pointwise kernel as a second, per-row output; a reduction over a
+// non-innermost dim stays its own kernel.
 // CHECK-LABEL: func.func @reductions_that_stay_out
-// CHECK: graphopt.kernel
+// CHECK: %[[C:.*]] = graphopt.kernel
 // CHECK-NEXT: ^bb0
-// CHECK-NEXT: graphopt.reduce_sum
+// CHECK-NEXT: graphopt.reduce_sum %{{.*}} [0] keepdim
 // CHECK-NEXT: graphopt.yield
-// CHECK: graphopt.kernel
+// CHECK: %[[K:.*]]:2 = graphopt.kernel(%{{.*}}, %[[C]]) : (tensor<4x16xf32>, tensor<1x16xf32>) -> (tensor<4x1xf32>, tensor<4x16xf32>)
 // CHECK-NEXT: ^bb0
-// CHECK-NEXT: graphopt.reduce_sum
-// CHECK-NEXT: graphopt.yield
-// CHECK: graphopt.kernel
-// CHECK-NOT: graphopt.reduce_sum
-// CHECK: graphopt.yield
+// CHECK-NEXT: %[[R:.*]] = graphopt.reduce_sum %{{.*}} [1] keepdim
+// CHECK-NEXT: graphopt.sub
+// CHECK-NEXT: %[[B:.*]] = graphopt.mul
+// CHECK-NEXT: graphopt.yield %[[R]], %[[B]]
+// CHECK: return %[[K]]#1, %[[K]]#0
 func.func @reductions_that_stay_out(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>) {
   %r = graphopt.reduce_sum %x [1] keepdim : tensor<4x16xf32> to tensor<4x1xf32>
   %c = graphopt.reduce_sum %x [0] keepdim : tensor<4x16xf32> to tensor<1x16xf32>
   %a = graphopt.sub %x, %r : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
   %b = graphopt.mul %a, %c : (tensor<4x16xf32>, tensor<1x16xf32>) -> tensor<4x16xf32>
   return %b, %r : tensor<4x16xf32>, tensor<4x1xf32>
+}
+
+// -----
+
+// The forward of a training LayerNorm: the mean and the reciprocal standard
+// deviation are saved for backward. They are per-row values of the
+// normalized output's kernel, so the whole LayerNorm is one kernel with
+// three outputs (the row-shaped ones written once per row).
+// CHECK-LABEL: func.func @layer_norm_saves_statistics
+// CHECK: %[[K:.*]]:3 = graphopt.kernel(%{{.*}}) : (tensor<8x32xf32>) -> (tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x32xf32>)
+// CHECK-NOT: graphopt.kernel
+// CHECK: return %[[K]]#2, %[[K]]#0, %[[K]]#1
+func.func @layer_norm_saves_statistics(%x: tensor<8x32xf32>) -> (tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>) {
+  %n = graphopt.constant dense<3.125e-02> : tensor<f32>
+  %eps = graphopt.constant dense<1.0e-05> : tensor<f32>
+  %s = graphopt.reduce_sum %x [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+  %mean = graphopt.mul %s, %n : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+  %d = graphopt.sub %x, %mean : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+  %d2 = graphopt.mul %d, %d : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %v = graphopt.reduce_sum %d2 [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+  %var = graphopt.mul %v, %n : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+  %ve = graphopt.add %var, %eps : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+  %rstd = graphopt.rsqrt %ve : tensor<8x1xf32>
+  %y = graphopt.mul %d, %rstd : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+  return %y, %mean, %rstd : tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>
+}
+
+// -----
+
+// Left alone: a row sum that escapes a group rooted at a reduction (a
+// reduction kernel has one output), and a value of another shape than the
+// group's rows ([1x32] is a column shape) that is needed outside.
+// CHECK-LABEL: func.func @other_shapes_stay_out
+// CHECK-COUNT-4: graphopt.kernel
+// CHECK-NOT: graphopt.kernel
+func.func @other_shapes_stay_out(%x: tensor<8x32xf32>, %c: tensor<1x32xf32>) -> (tensor<8x1xf32>, tensor<1xf32>, tensor<1x32xf32>, tensor<8x32xf32>) {
+  %r = graphopt.reduce_sum %x [1] keepdim : tensor<8x32xf32> to tensor<8x1xf32>
+  %t = graphopt.reduce_sum %r [0] : tensor<8x1xf32> to tensor<1xf32>
+  %e = graphopt.exp %c : tensor<1x32xf32>
+  %y = graphopt.mul %x, %e : (tensor<8x32xf32>, tensor<1x32xf32>) -> tensor<8x32xf32>
+  return %r, %t, %e, %y : tensor<8x1xf32>, tensor<1xf32>, tensor<1x32xf32>, tensor<8x32xf32>
 }
