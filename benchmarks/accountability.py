@@ -6,7 +6,9 @@ each step of it, next to what the model predicted.
     python benchmarks/accountability.py                  # every workload
     python benchmarks/accountability.py -w mlp --scale 0.25 --json out.json
 
-Prints, per workload, the predicted and the measured speedup, and at the end
+Each workload runs in a fresh process (as a user's job would: the cost of
+fresh memory, for one, depends on what the process did before). Prints, per
+workload, the predicted and the measured speedup, and at the end
 the mean absolute percentage error (MAPE) of the predicted speedups and of
 the predicted graph times, and the Spearman rank correlation between
 predicted and measured step times.
@@ -17,6 +19,7 @@ import argparse
 import copy
 import json
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from run import loss_of  # noqa: E402
 from workloads import BY_NAME, WORKLOADS  # noqa: E402
 
 import graphopt  # noqa: E402
+from graphopt.cost import host_cpu_target  # noqa: E402
 from graphopt.measure import mape, measure_graph, median_seconds, spearman  # noqa: E402
 
 
@@ -76,13 +80,23 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("-r", "--repeat", type=int, default=20)
     p.add_argument("--json", help="write every row here")
+    p.add_argument("--keep-calibration", action="store_true",
+                   help="use the cached host-cpu target instead of measuring the machine again first")
+    p.add_argument("--child", help=argparse.SUPPRESS)  # one workload, JSON on stdout
     args = p.parse_args()
     torch.set_num_threads(2)
+    if args.child:
+        print(json.dumps(account(BY_NAME[args.child], args.scale, args.repeat)))
+        return
+    target = host_cpu_target(refresh=not args.keep_calibration)
+    print("host-cpu: " + ", ".join(f"{k} {v:.3g}" for k, v in target.items() if isinstance(v, float)))
     rows = []
     print(f"{'workload':<18} {'eager pred':>10} {'eager meas':>10} {'graphopt pred':>13} "
           f"{'graphopt meas':>13} {'speedup pred':>12} {'speedup meas':>12}   (times in ms)")
     for name in args.workloads.split(","):
-        r = account(BY_NAME[name], args.scale, args.repeat)
+        out = subprocess.run([sys.executable, __file__, "--child", name, "--scale", str(args.scale),
+                              "-r", str(args.repeat)], check=True, capture_output=True, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
         rows.append(r)
         print(f"{r['workload']:<18} {r['predicted_eager_s'] * 1e3:10.3f} {r['measured_eager_s'] * 1e3:10.3f} "
               f"{r['predicted_s'] * 1e3:13.3f} {r['measured_s'] * 1e3:13.3f} "

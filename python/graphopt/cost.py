@@ -98,14 +98,14 @@ def calibrate_host_cpu() -> dict:
     }
 
 
-def host_cpu_target() -> dict:
-    """host-cpu, measured on first use and cached (delete the file, or
-    `graphopt cache clear`, to measure again)."""
+def host_cpu_target(refresh: bool = False) -> dict:
+    """host-cpu, measured on first use and cached (refresh=True, or deleting
+    the file, measures again)."""
     import torch
     path = _host_cpu_path()
     try:
         cached = json.loads(path.read_text())
-        if cached.get("threads") == torch.get_num_threads():
+        if cached.get("threads") == torch.get_num_threads() and not refresh:
             return cached
     except (OSError, ValueError):
         pass
