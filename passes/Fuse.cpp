@@ -3,7 +3,11 @@
 // Groups elementwise producer->consumer chains, and reductions with their
 // elementwise prologue, into graphopt.kernel ops. The algorithm, in steps:
 //
-//   1. Duplicate views and constants per use, so each consumer owns a copy.
+//   1. Duplicate views and constants per use, so each consumer owns a copy;
+//      likewise one-FLOP elementwise ops of a tensor computed elsewhere
+//      (x - mean in a BatchNorm) that several fusible ops use: recomputing
+//      them in each consumer's kernel costs a re-read, writing them costs a
+//      write and a read.
 //   2. Walk the ops from last to first; an ungrouped elementwise op or
 //      reduction roots a group. A pointwise group may also take in private
 //      reductions over the innermost dim of its rows (softmax, layer norm):
@@ -75,6 +79,7 @@ public:
     groupOf.clear();
     groupMembers.clear();
     Block &block = getOperation().getBody().front();
+    duplicateCheapElementwise(block);
     duplicateViewsPerUse(block);
 
     for (auto [i, op] : llvm::enumerate(block.getOperations()))
@@ -104,6 +109,58 @@ private:
   DenseMap<Operation *, int64_t> position;
   DenseMap<Operation *, size_t> groupOf;
   std::vector<SmallVector<Operation *>> groupMembers; // of finished groups
+
+  /// One FLOP per element, so recomputing is cheaper than a round trip
+  /// through memory.
+  static bool isCheap(Operation *op) {
+    return isa<AddOp, SubOp, MulOp, NegOp, AbsOp, ReluOp, CastOp, MaxOp, MinOp,
+               CmpOp, WhereOp>(op);
+  }
+
+  /// Whether `op` should be recomputed in each consumer rather than written
+  /// once: it is cheap, all its users are fusible (a matmul or extern user
+  /// needs it in memory anyway), and at most one operand is as large as the
+  /// result, computed by something that is not itself recomputed (so copies
+  /// never multiply along a chain).
+  static bool recomputeInUsers(Operation *op) {
+    if (!isCheap(op) || op->getNumResults() != 1 || op->getResult(0).hasOneUse() ||
+        op->getResult(0).use_empty())
+      return false;
+    if (!llvm::all_of(op->getUsers(), [](Operation *u) {
+          return isElementwise(u) || isReduction(u);
+        }))
+      return false;
+    auto size = [](Value v) {
+      return cast<RankedTensorType>(v.getType()).getNumElements();
+    };
+    int64_t full = 0;
+    for (Value v : op->getOperands()) {
+      if (size(v) < size(op->getResult(0)))
+        continue;
+      ++full;
+      Operation *def = v.getDefiningOp();
+      while (def && isa<PermuteOp, BroadcastOp>(def))
+        def = def->getOperand(0).getDefiningOp();
+      if (def && isElementwise(def))
+        return false;
+    }
+    return full <= 1;
+  }
+
+  void duplicateCheapElementwise(Block &block) {
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (!recomputeInUsers(&op))
+        continue;
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : op.getResult(0).getUses())
+        uses.push_back(&use);
+      for (size_t i = 1; i < uses.size(); ++i) {
+        OpBuilder b(&op);
+        b.setInsertionPointAfter(&op);
+        uses[i]->set(b.clone(op)->getResult(0));
+      }
+    }
+  }
 
   void duplicateViewsPerUse(Block &block) {
     for (Operation &op : llvm::make_early_inc_range(block)) {

@@ -270,3 +270,46 @@ func.func @other_shapes_stay_out(%x: tensor<8x32xf32>, %c: tensor<1x32xf32>) -> 
   %y = graphopt.mul %x, %e : (tensor<8x32xf32>, tensor<1x32xf32>) -> tensor<8x32xf32>
   return %r, %t, %e, %y : tensor<8x1xf32>, tensor<1xf32>, tensor<1x32xf32>, tensor<8x32xf32>
 }
+
+// -----
+
+// BatchNorm's x - mean feeds both the variance and the normalization. It
+// costs one FLOP per element, so each kernel recomputes it from x rather
+// than reading it back from memory: three kernels, none of them the sub.
+// CHECK-LABEL: func.func @recompute_cheap_shared_values
+// CHECK-COUNT-3: graphopt.kernel
+// CHECK-NOT: graphopt.kernel
+// CHECK: return
+func.func @recompute_cheap_shared_values(%x: tensor<4x8x16x16xf32>) -> (tensor<4x8x16x16xf32>, tensor<1x8x1x1xf32>) {
+  %m = graphopt.reduce_sum %x [0, 2, 3] keepdim : tensor<4x8x16x16xf32> to tensor<1x8x1x1xf32>
+  %d = graphopt.sub %x, %m : (tensor<4x8x16x16xf32>, tensor<1x8x1x1xf32>) -> tensor<4x8x16x16xf32>
+  %sq = graphopt.mul %d, %d : (tensor<4x8x16x16xf32>, tensor<4x8x16x16xf32>) -> tensor<4x8x16x16xf32>
+  %v = graphopt.reduce_sum %sq [0, 2, 3] keepdim : tensor<4x8x16x16xf32> to tensor<1x8x1x1xf32>
+  %y = graphopt.mul %d, %v : (tensor<4x8x16x16xf32>, tensor<1x8x1x1xf32>) -> tensor<4x8x16x16xf32>
+  return %y, %v : tensor<4x8x16x16xf32>, tensor<1x8x1x1xf32>
+}
+
+// -----
+
+// Left alone: a cheap op over a value that is itself computed elementwise
+// (recomputing it would recompute the chain), and one a matmul also needs
+// (it is written to memory anyway).
+// CHECK-LABEL: func.func @shared_values_that_stay_materialized
+// CHECK: graphopt.kernel
+// CHECK: graphopt.exp
+// CHECK-NEXT: %[[D:.*]] = graphopt.sub
+// CHECK-NEXT: graphopt.neg
+// CHECK-NEXT: graphopt.yield %[[D]],
+// CHECK: %[[S:.*]]:2 = graphopt.kernel
+// CHECK: graphopt.add
+// CHECK: graphopt.matmul %[[S]]#0
+func.func @shared_values_that_stay_materialized(%x: tensor<8x8xf32>, %c: tensor<8x1xf32>) -> (tensor<8x1xf32>, tensor<8x8xf32>, tensor<8x8xf32>) {
+  %e = graphopt.exp %x : tensor<8x8xf32>
+  %d = graphopt.sub %e, %c : (tensor<8x8xf32>, tensor<8x1xf32>) -> tensor<8x8xf32>
+  %r = graphopt.reduce_sum %d [1] keepdim : tensor<8x8xf32> to tensor<8x1xf32>
+  %n = graphopt.neg %d : tensor<8x8xf32>
+  %s = graphopt.add %x, %c : (tensor<8x8xf32>, tensor<8x1xf32>) -> tensor<8x8xf32>
+  %t = graphopt.relu %s : tensor<8x8xf32>
+  %mm = graphopt.matmul %s, %t : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %r, %n, %mm : tensor<8x1xf32>, tensor<8x8xf32>, tensor<8x8xf32>
+}
