@@ -37,7 +37,24 @@ EXTRA_DECOMPOSITIONS = [
     aten._native_batch_norm_legit_functional, aten.native_group_norm,
     aten.hardtanh, aten.leaky_relu,
 ]
-DECOMPOSITIONS = {**core_aten_decompositions(), **get_decompositions(EXTRA_DECOMPOSITIONS)}
+
+
+def _batch_norm_no_training(input, weight, bias, running_mean, running_var, momentum, eps):
+    """Eval-mode BatchNorm as elementwise ops that fuse with their neighbours
+    (the ReLU, the residual add). torch's own decomposition of this op goes
+    through a non-functional one AOTAutograd rejects."""
+    shape = [1, -1] + [1] * (input.dim() - 2)
+    x = input.float() if input.dtype in (torch.bfloat16, torch.float16) else input
+    out = (x - running_mean.view(shape)) * torch.rsqrt(running_var.view(shape) + eps)
+    if weight is not None:
+        out = out * weight.view(shape)
+    if bias is not None:
+        out = out + bias.view(shape)
+    return out.to(input.dtype), input.new_zeros((0,)), input.new_zeros((0,))
+
+
+DECOMPOSITIONS = {**core_aten_decompositions(), **get_decompositions(EXTRA_DECOMPOSITIONS),
+                  aten._native_batch_norm_legit_no_training.default: _batch_norm_no_training}
 
 
 @dataclass

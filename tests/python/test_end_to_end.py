@@ -242,3 +242,18 @@ def test_repro_replays_a_real_compiler_error(tmp_path, monkeypatch):
     cmd = info["command"].replace("graphopt-opt", tool, 1).split()
     replay = subprocess.run(cmd, capture_output=True, text=True)
     assert replay.returncode == 1 and "expects different type than prior uses" in replay.stderr
+
+
+def test_eval_batch_norm_fuses_with_its_relu():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU()).eval()
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-1, 1)
+        model[1].running_var.uniform_(0.5, 2)
+        x = torch.randn(2, 3, 16, 16)
+        got = torch.compile(model, backend="graphopt", options={"strict": True})(x)
+        torch.testing.assert_close(got, model(x), rtol=1e-5, atol=1e-5)
+    (stats,) = graphopt.compiled_graphs()
+    assert stats.extern_ops == ["aten::convolution.default"]
+    assert stats.kernels == 1
+    assert {"rsqrt", "relu"} <= set(stats.kernel_ops[0])
