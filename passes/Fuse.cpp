@@ -79,8 +79,8 @@ public:
     groupOf.clear();
     groupMembers.clear();
     Block &block = getOperation().getBody().front();
-    duplicateCheapElementwise(block);
-    duplicateViewsPerUse(block);
+    duplicatePerUse(block, recomputeInUsers);
+    duplicatePerUse(block, isDuplicable);
 
     for (auto [i, op] : llvm::enumerate(block.getOperations()))
       position[&op] = i;
@@ -147,24 +147,11 @@ private:
     return full <= 1;
   }
 
-  void duplicateCheapElementwise(Block &block) {
+  /// Gives each use of every op `shouldCopy` accepts a copy of its own.
+  template <typename Predicate>
+  static void duplicatePerUse(Block &block, Predicate shouldCopy) {
     for (Operation &op : llvm::make_early_inc_range(block)) {
-      if (!recomputeInUsers(&op))
-        continue;
-      SmallVector<OpOperand *> uses;
-      for (OpOperand &use : op.getResult(0).getUses())
-        uses.push_back(&use);
-      for (size_t i = 1; i < uses.size(); ++i) {
-        OpBuilder b(&op);
-        b.setInsertionPointAfter(&op);
-        uses[i]->set(b.clone(op)->getResult(0));
-      }
-    }
-  }
-
-  void duplicateViewsPerUse(Block &block) {
-    for (Operation &op : llvm::make_early_inc_range(block)) {
-      if (!isDuplicable(&op) || op.getNumResults() != 1)
+      if (op.getNumResults() != 1 || !shouldCopy(&op))
         continue;
       SmallVector<OpOperand *> uses;
       for (OpOperand &use : op.getResult(0).getUses())
