@@ -81,9 +81,11 @@ def test_emulated_bf16_kernels_match_eager():
     torch.testing.assert_close(got.float(), ref.float(), rtol=2e-2, atol=2e-2)
 
 
-@pytest.mark.skipif(not ptxas.available(), reason="nvcc is not installed (make deps installs it)")
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_cuda_kernels_compile_for_sm80_sm90_without_spills(name, tmp_path):
+    # `make venv` installs NVIDIA's PyPI nvcc where the system has none, so a
+    # missing nvcc is a broken set-up, not a reason to skip.
+    assert ptxas.available(), "nvcc not found: run `make venv` (it installs nvidia-cuda-nvcc)"
     _train_step(name, "cpp", dump_dir=tmp_path)
     graphs = sorted(p for p in tmp_path.iterdir() if (p / "kernels.cu").exists())
     assert graphs, "no graph dumped CUDA kernels"
@@ -149,6 +151,8 @@ def test_simt_emulator_block_reduce(threads, n):
     torch.testing.assert_close(out[1::2], x.amax(1))
 
 
+# The one skip: the GPU runtime path needs a GPU, which CI machines lack; the
+# same .cu source runs in CI through the SIMT emulation tests above.
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")
 @pytest.mark.parametrize("name", ["mlp", "softmax_norm"])
 def test_cuda_kernels_on_gpu_match_eager(name):
