@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ from workloads import BY_NAME, WORKLOADS  # noqa: E402
 
 import graphopt  # noqa: E402
 from graphopt.cost import host_cpu_target  # noqa: E402
-from graphopt.measure import mape, measure_graph, median_seconds, spearman  # noqa: E402
+from graphopt.measure import mape, measure_graph, paired, spearman  # noqa: E402
 
 
 def account(workload, scale: float, repeat: int) -> dict:
@@ -61,17 +60,14 @@ def account(workload, scale: float, repeat: int) -> dict:
                        "predicted_s": cost["compiled"]["time_s"], "measured_s": measured["compiled_s"],
                        "steps": steps})
     # Eager and graphopt alternate, so drifts of the machine hit both.
-    eager_t, compiled_t = [], []
-    for _ in range(repeat):
-        eager_t.append(median_seconds(lambda: step(eager_model), 1))
-        compiled_t.append(median_seconds(lambda: step(fn), 1))
+    timed = paired(lambda: step(eager_model), lambda: step(fn), warmup=1, repeats=repeat)
     predicted_eager = sum(g["predicted_eager_s"] for g in graphs)
     predicted = sum(g["predicted_s"] for g in graphs)
     return {"workload": workload.name, "graphs": graphs,
             "predicted_eager_s": predicted_eager, "predicted_s": predicted,
-            "measured_eager_s": statistics.median(eager_t), "measured_s": statistics.median(compiled_t),
+            "measured_eager_s": timed["eager_s"], "measured_s": timed["compiled_s"],
             "predicted_speedup": predicted_eager / predicted,
-            "measured_speedup": statistics.median(e / c for e, c in zip(eager_t, compiled_t))}
+            "measured_speedup": timed["speedup"]}
 
 
 def main() -> None:

@@ -9,9 +9,6 @@
 
 namespace graphopt {
 
-/// The C name of kernel `index` of a function.
-std::string kernelSymbol(mlir::func::FuncOp func, unsigned index);
-
 /// One C++ translation unit holding an `extern "C"` function per
 /// graphopt.kernel of `func` (in op order): inputs first, then outputs, all as
 /// pointers to contiguous row-major buffers. Fails with a located
@@ -33,9 +30,6 @@ mlir::FailureOr<std::string> cTypeOf(mlir::Type elementType);
 
 /// The C type of a buffer element: like cTypeOf, but uint16_t for bf16.
 std::string storageTypeOf(mlir::Type elementType);
-
-/// The short dtype name the runtime maps to torch ("f32", "i64", "i1", ...).
-std::string dtypeName(mlir::Type elementType);
 
 /// Registers graphopt-test-print-cpu-kernels and
 /// graphopt-test-print-cuda-kernels (for graphopt-opt and lit).

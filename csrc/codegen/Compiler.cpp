@@ -72,10 +72,6 @@ std::string printOp(Operation *op) {
 
 } // namespace
 
-std::vector<std::pair<std::string, std::string>> graphopt::builtinTargetList() {
-  return builtinTargets();
-}
-
 std::string graphopt::pipelineDescription() {
   OpPassManager pm("builtin.module");
   buildGraphOptPipeline(pm);

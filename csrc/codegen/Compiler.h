@@ -9,7 +9,6 @@
 
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace graphopt {
@@ -49,9 +48,6 @@ struct CompileError : std::runtime_error {
 /// CPU kernels and the launch plan.
 Artifact compileModule(const std::string &mlirText,
                        const CompileOptions &options);
-
-/// The built-in hardware targets: (name, JSON text).
-std::vector<std::pair<std::string, std::string>> builtinTargetList();
 
 /// The pipeline as a textual pass pipeline (what graphopt-opt would run).
 std::string pipelineDescription();

@@ -29,11 +29,10 @@ public:
       return failure();
     code += "extern \"C\" void " + name + "(" + llvm::join(*params, ", ") +
             ") {\n";
-    Operation *root = yield().getValues()[0].getDefiningOp();
-    LogicalResult result =
-        root && isa<ReduceSumOp, ReduceMaxOp>(root) && useColumnOrder(root)
-            ? emitColumnReduction(root)
-            : emitLoopNest();
+    Operation *root = rootReduction();
+    LogicalResult result = root && useColumnOrder(root)
+                               ? emitColumnReduction(root)
+                               : emitLoopNest();
     if (failed(result))
       return failure();
     code += "}\n\n";

@@ -40,16 +40,13 @@ public:
     FailureOr<SmallVector<std::string>> params = prepare("__restrict__");
     if (failed(params))
       return failure();
-    Operation *root = yield().getValues()[0].getDefiningOp();
-    bool rootReduction =
-        root && isa<ReduceSumOp, ReduceMaxOp>(root) && !useColumnOrder(root);
+    Operation *root = rootReduction();
+    bool rootReduction = root && !useColumnOrder(root);
+    // Row reductions and per-row outputs need a block per row.
     bool rowReductions =
         llvm::any_of(body().without_terminator(),
-                     [&](Operation &op) {
-                       return isRowReduction(&op, domain);
-                     }) ||
-        llvm::any_of(yield().getValues(),
-                     [&](Value v) { return isRowValue(v); });
+                     [&](Operation &op) { return isRowReduction(&op, domain); }) ||
+        llvm::any_of(yield().getValues(), [&](Value v) { return isRowValue(v); });
 
     int64_t threads = kFlatThreads, blocks = 1;
     std::string kernelName = name + "_kernel";
@@ -133,17 +130,29 @@ private:
     return "v" + argName[arg] + "." + vectorLane;
   }
 
-  LogicalResult emitFlatVec4(int64_t &blocks) {
-    int64_t n = product(domain) / 4;
-    blocks = std::min(kMaxBlocks,
-                      std::max<int64_t>(1, (n + kFlatThreads - 1) / kFlatThreads));
+  /// Opens the kernel's outer loop: `var` over [0, n), one thread per
+  /// iteration (grid-stride) or one block per iteration (block-stride);
+  /// returns the grid size to launch.
+  int64_t openGridLoop(const std::string &var, int64_t n, bool perBlock) {
     depth = 1;
-    line(llvm::formatv("for (int64_t v = (int64_t)blockIdx.x * blockDim.x + "
-                       "threadIdx.x; v < {0}; v += (int64_t)gridDim.x * "
-                       "blockDim.x) {{",
-                       n)
-             .str());
+    if (perBlock)
+      line(llvm::formatv("for (int64_t {0} = blockIdx.x; {0} < {1}; {0} += "
+                         "gridDim.x) {{",
+                         var, n)
+               .str());
+    else
+      line(llvm::formatv("for (int64_t {0} = (int64_t)blockIdx.x * blockDim.x + "
+                         "threadIdx.x; {0} < {1}; {0} += (int64_t)gridDim.x * "
+                         "blockDim.x) {{",
+                         var, n)
+               .str());
     ++depth;
+    int64_t blocks = perBlock ? n : (n + kFlatThreads - 1) / kFlatThreads;
+    return std::min(kMaxBlocks, std::max<int64_t>(1, blocks));
+  }
+
+  LogicalResult emitFlatVec4(int64_t &blocks) {
+    blocks = openGridLoop("v", product(domain) / 4, /*perBlock=*/false);
     for (BlockArgument arg : body().getArguments())
       line(llvm::formatv("const float4 v{0} = reinterpret_cast<const float4 "
                          "*>({0})[v];",
@@ -202,16 +211,7 @@ private:
   }
 
   LogicalResult emitFlat(int64_t &blocks) {
-    int64_t n = product(domain);
-    blocks = std::min(kMaxBlocks, std::max<int64_t>(1, (n + kFlatThreads - 1) /
-                                                           kFlatThreads));
-    depth = 1;
-    line(llvm::formatv("for (int64_t o = (int64_t)blockIdx.x * blockDim.x + "
-                       "threadIdx.x; o < {0}; o += (int64_t)gridDim.x * "
-                       "blockDim.x) {{",
-                       n)
-             .str());
-    ++depth;
+    blocks = openGridLoop("o", product(domain), /*perBlock=*/false);
     Index idx = delinearize("o", domain, domain.size(), "i");
     scopes.emplace_back();
     if (failed(storeOutputs(idx, "o")))
@@ -222,14 +222,9 @@ private:
   }
 
   LogicalResult emitBlockPerRow(int64_t &blocks) {
-    int64_t rank = domain.size();
-    int64_t rows = product(ArrayRef<int64_t>(domain).drop_back()), inner = domain.back();
-    blocks = std::min(kMaxBlocks, rows);
-    depth = 1;
-    line(llvm::formatv("for (int64_t o = blockIdx.x; o < {0}; o += gridDim.x) {{",
-                       rows)
-             .str());
-    ++depth;
+    int64_t rank = domain.size(), inner = domain.back();
+    blocks = openGridLoop("o", product(ArrayRef<int64_t>(domain).drop_back()),
+                          /*perBlock=*/true);
     Index idx = delinearize("o", ArrayRef<int64_t>(domain).drop_back(), rank - 1, "i");
     idx.push_back("0");
     scopes.emplace_back();
@@ -253,13 +248,7 @@ private:
   }
 
   LogicalResult emitBlockPerOutput(int64_t &blocks) {
-    int64_t n = product(domain);
-    blocks = std::min(kMaxBlocks, std::max<int64_t>(n, 1));
-    depth = 1;
-    line(llvm::formatv("for (int64_t o = blockIdx.x; o < {0}; o += gridDim.x) {{",
-                       n)
-             .str());
-    ++depth;
+    blocks = openGridLoop("o", product(domain), /*perBlock=*/true);
     Index idx = delinearize("o", domain, domain.size(), "i");
     scopes.emplace_back();
     cooperative = true;

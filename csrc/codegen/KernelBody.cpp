@@ -30,17 +30,6 @@ std::string graphopt::storageTypeOf(Type t) {
   return t.isBF16() ? std::string("uint16_t") : *cTypeOf(t);
 }
 
-std::string graphopt::dtypeName(Type t) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  t.print(os);
-  return s;
-}
-
-std::string graphopt::kernelSymbol(func::FuncOp func, unsigned index) {
-  return "graphopt_" + func.getSymName().str() + "_k" + std::to_string(index);
-}
-
 ArrayRef<int64_t> graphopt::shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }

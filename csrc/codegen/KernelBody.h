@@ -123,6 +123,12 @@ protected:
   int64_t reductionWork();
   /// Reductions that keep the input's innermost dim (column sums).
   bool useColumnOrder(mlir::Operation *op) const;
+  /// The reduction producing the kernel's first output, if any: the kernel
+  /// is then a reduction kernel (its outputs all have the reduced shape).
+  mlir::Operation *rootReduction() {
+    mlir::Operation *root = yield().getValues()[0].getDefiningOp();
+    return root && mlir::isa<ReduceSumOp, ReduceMaxOp>(root) ? root : nullptr;
+  }
 };
 
 /// The source of every graphopt.kernel of `func`, in op order, after
@@ -133,7 +139,7 @@ mlir::FailureOr<std::string> emitKernels(mlir::func::FuncOp func,
                                          std::string header) {
   unsigned index = 0;
   for (KernelOp k : func.getBody().getOps<KernelOp>()) {
-    Emitter e(k, kernelSymbol(func, index++));
+    Emitter e(k, kernelSymbol(func.getSymName(), index++));
     if (mlir::failed(e.emit(header)))
       return mlir::failure();
   }

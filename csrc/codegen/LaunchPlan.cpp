@@ -87,7 +87,7 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
                       {"loc", locString(op.getLoc())}};
     if (auto k = dyn_cast<KernelOp>(op)) {
       step["kind"] = "kernel";
-      step["symbol"] = kernelSymbol(func, kernelIndex++);
+      step["symbol"] = kernelSymbol(func.getSymName(), kernelIndex++);
       json::Array ops;
       for (Operation &inner : k.getBody().front().without_terminator())
         ops.push_back(inner.getName().stripDialect());

@@ -140,10 +140,7 @@ double kernelFlops(KernelOp kernel) {
 }
 
 std::string dtypeOf(Value v) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  cast<RankedTensorType>(v.getType()).getElementType().print(os);
-  return s;
+  return dtypeName(cast<RankedTensorType>(v.getType()).getElementType());
 }
 
 /// Predicted time of a step from its FLOPs and bytes.
@@ -179,8 +176,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.bytesWritten += byteSize(r);
   bool contraction = isContraction(op);
   if (auto k = dyn_cast<KernelOp>(op)) {
-    s.name = "graphopt_" + func.getSymName().str() + "_k" +
-             std::to_string(kernelIndex++);
+    s.name = kernelSymbol(func.getSymName(), kernelIndex++);
     for (Operation &inner : k.getBody().front().without_terminator())
       s.ops.push_back(shortName(&inner));
     s.flops = kernelFlops(k);

@@ -11,6 +11,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <optional>
+#include <string>
 
 namespace graphopt::OpTrait {
 /// Ops computed one output element at a time (after broadcasting).
@@ -55,6 +56,14 @@ bool isRowShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
 /// The iteration shape of a kernel body: the shape of the output that all
 /// others equal or are the row shape of (the first output's if none is).
 llvm::SmallVector<int64_t> kernelDomain(mlir::Block &body);
+
+/// The C name of kernel `index` of function `function`: what the emitters
+/// define, the launch plan calls and the cost model reports.
+std::string kernelSymbol(llvm::StringRef function, unsigned index);
+
+/// A type as MLIR prints it ("f32", "bf16", "i1", ...): the dtype name the
+/// runtime maps to torch and the cost model looks peaks up by.
+std::string dtypeName(mlir::Type type);
 
 /// True if `from` broadcasts numpy-style to `to`.
 bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);

@@ -115,6 +115,17 @@ std::optional<int64_t> graphopt::checkedByteSize(Type type) {
   return total;
 }
 
+std::string graphopt::kernelSymbol(StringRef function, unsigned index) {
+  return ("graphopt_" + function + "_k" + llvm::Twine(index)).str();
+}
+
+std::string graphopt::dtypeName(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  type.print(os);
+  return s;
+}
+
 bool graphopt::isRowShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
   return !domain.empty() && domain.back() != 1 &&
          shape.size() == domain.size() && shape.back() == 1 &&

@@ -1,5 +1,6 @@
 //===- Module.cpp - graphopt._C: the only file that sees Python -----------===//
 #include "csrc/codegen/Compiler.h"
+#include "csrc/costmodel/Target.h"
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -50,7 +51,7 @@ PYBIND11_MODULE(_C, m) {
       py::arg("targets") = std::vector<std::string>(),
       "Optimize an imported module, emit its kernels and launch plan, and "
       "predict its cost on each target (JSON text).");
-  m.def("builtin_targets", &graphopt::builtinTargetList,
+  m.def("builtin_targets", &graphopt::builtinTargets,
         "The built-in hardware targets as (name, JSON text) pairs.");
   m.def("pipeline", &graphopt::pipelineDescription,
         "The pass pipeline graphopt runs, in textual form.");

@@ -6,16 +6,14 @@
 """
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 
 import torch
 from torch.utils._pytree import tree_leaves
 
 from .backend import compiled_graphs
 from .cost import HOST_CPU
-from .measure import measure_graph
+from .measure import measure_graph, paired
 from .report import Measured, Report
 
 WARMUP, REPEATS = 3, 10
@@ -81,14 +79,6 @@ def _measure_steps(report: Report) -> None:
 
 
 def _measure(eager, compiled) -> Measured:
-    """Medians of eager and compiled runs, alternated so both see the same machine
-    noise; the speedup is the median of the per-pair ratios."""
-    eager_s, compiled_s = [], []
-    for i in range(WARMUP + REPEATS):
-        for step, times in ((eager, eager_s), (compiled, compiled_s)):
-            start = time.perf_counter()
-            step()
-            if i >= WARMUP:
-                times.append(time.perf_counter() - start)
-    return Measured(statistics.median(eager_s), statistics.median(compiled_s),
-                    statistics.median(e / c for e, c in zip(eager_s, compiled_s)))
+    """Medians of eager and compiled runs, alternated (graphopt.measure.paired)."""
+    m = paired(eager, compiled, WARMUP, REPEATS)
+    return Measured(m["eager_s"], m["compiled_s"], m["speedup"])

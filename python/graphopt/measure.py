@@ -8,6 +8,7 @@ not what eager PyTorch runs.
 """
 from __future__ import annotations
 
+import statistics
 import time
 
 import torch
@@ -28,9 +29,19 @@ def _median_seconds(fn, repeat: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def median_seconds(fn, repeat: int = 20) -> float:
-    """The median of `repeat` timed calls of fn, after one warm-up call."""
-    return _median_seconds(fn, repeat)
+def paired(eager, compiled, warmup: int = 1, repeats: int = 20) -> dict:
+    """Times two zero-argument steps alternately (so both see the same
+    machine noise): {"eager_s", "compiled_s"} medians and "speedup", the
+    median of the per-pair ratios."""
+    eager_t, compiled_t = [], []
+    for i in range(warmup + repeats):
+        for step, times in ((eager, eager_t), (compiled, compiled_t)):
+            start = time.perf_counter()
+            step()
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    return {"eager_s": statistics.median(eager_t), "compiled_s": statistics.median(compiled_t),
+            "speedup": statistics.median(e / c for e, c in zip(eager_t, compiled_t))}
 
 
 def measure_graph(stats: GraphStats, repeat: int = 20) -> dict:
