@@ -43,15 +43,76 @@ public:
 private:
   static constexpr int64_t kParallelWork = 1 << 15;
 
+  static constexpr int64_t kLanes = 16;
+
   FailureOr<std::string> reduce(Operation *op, const Index &outIdx) override {
+    ReduceInfo r = reduceInfo(op);
+    int64_t rank = shapeOf(r.input).size();
+    if (!r.isSum && r.dims.back() == rank - 1 &&
+        shapeOf(r.input).back() >= kLanes)
+      return laneReduce(r, outIdx);
     return sequentialReduce(op, outIdx);
   }
 
-  // Sums may be reordered across SIMD lanes (the accumulator is wider than
-  // the data for f32); max keeps its NaN-propagating order.
+  // Sums may be reordered across SIMD lanes (f32 sums longer than
+  // kWideSumLength accumulate in double); max reduces in lanes (laneReduce).
   std::string reductionLoopPragma(const ReduceInfo &r,
                                   const std::string &acc) override {
     return r.isSum ? "#pragma omp simd reduction(+ : " + acc + ")" : "";
+  }
+
+  /// A max over a contiguous innermost dim, kLanes accumulators wide: each
+  /// lane keeps its NaN-propagating max (a select the compiler vectorizes,
+  /// where one accumulator is a serial chain), then the lanes combine.
+  FailureOr<std::string> laneReduce(const ReduceInfo &r, const Index &outIdx) {
+    std::string acc = "acc" + std::to_string(counter++);
+    std::string lane = "l" + std::to_string(counter++);
+    line(llvm::formatv("{0} {1}[{2}];", r.accTy, acc, kLanes).str());
+    line(llvm::formatv("for (int {0} = 0; {0} < {1}; ++{0}) {2}[{0}] = {3};",
+                       lane, kLanes, acc, r.init)
+             .str());
+    int opened = 0;
+    Index inIdx = openReductionLoops(r, outIdx, "", opened,
+                                     /*leaveInnermost=*/true);
+    bool rowReduction = shapeOf(r.input) == ArrayRef<int64_t>(domain) &&
+                        r.dims.size() == 1;
+    int64_t n = shapeOf(r.input).back();
+    int64_t main = n / kLanes * kLanes;
+    std::string strip = "r" + std::to_string(counter++);
+    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{", strip,
+                       main, kLanes)
+             .str());
+    ++depth;
+    line("#pragma omp simd");
+    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", lane, kLanes)
+             .str());
+    ++depth;
+    inIdx.back() = "(" + strip + " + " + lane + ")";
+    if (rowReduction)
+      rowVars.insert(inIdx.back());
+    if (failed(accumulateInput(r, acc + "[" + lane + "]", inIdx)))
+      return failure();
+    closeTo(depth - 2);
+    if (main < n) {
+      std::string rest = "r" + std::to_string(counter++);
+      line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; ++{0}) {{", rest,
+                         main, n)
+               .str());
+      ++depth;
+      inIdx.back() = rest;
+      if (rowReduction)
+        rowVars.insert(rest);
+      if (failed(accumulateInput(r, acc + "[0]", inIdx)))
+        return failure();
+      closeTo(depth - 1);
+    }
+    closeTo(depth - opened);
+    std::string all = "acc" + std::to_string(counter++);
+    line(r.accTy + " " + all + " = " + acc + "[0];");
+    line(llvm::formatv("for (int {0} = 1; {0} < {1}; ++{0}) ", lane, kLanes)
+             .str() +
+         accumulate(r, all, acc + "[" + lane + "]"));
+    return fresh(elemOf(r.input), "(" + r.cty + ")" + all);
   }
 
   /// Loops over the domain: OpenMP over all dims but the last.
@@ -74,6 +135,8 @@ private:
       // Row values, once per row, in block order; the loop body then finds
       // them by their index.
       scopes.emplace_back();
+      planRowStash(idx);
+      rowVars.insert("i" + std::to_string(rank - 1));
       if (failed(emitRowValues(idx, "o", "")))
         return failure();
       line(llvm::formatv("for (int64_t i{0} = 0; i{0} < {1}; ++i{0}) {{",
@@ -105,6 +168,9 @@ private:
   LogicalResult emitColumnReduction(Operation *op) {
     static constexpr int64_t kStrip = 256;
     ReduceInfo r = reduceInfo(op);
+    // Each accumulator sums a whole column, one element at a time.
+    if (r.isSum && elemOf(r.input).isF32())
+      r.accTy = "double";
     ArrayRef<int64_t> inShape = shapeOf(r.input);
     ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
     int64_t inner = inShape.back();

@@ -199,10 +199,130 @@ FailureOr<std::string> KernelBodyPrinter::eval(Value v, const Index &idx) {
   for (auto &scope : llvm::reverse(scopes))
     if (auto it = scope.find(key); it != scope.end())
       return it->second;
-  FailureOr<std::string> r = compute(v, idx);
+  auto st = stash.find(v);
+  bool stashed = st != stash.end() && onRow(idx);
+  FailureOr<std::string> r;
+  std::string slot = stashed ? st->second.array + "[" + idx.back() + "]" : "";
+  if (stashed && st->second.writtenInPhase >= 0 &&
+      st->second.writtenInPhase < phase) {
+    r = fresh(elemOf(v), slot);
+  } else {
+    r = compute(v, idx);
+    if (succeeded(r) && stashed) {
+      line(slot + " = " + *r + ";");
+      st->second.writtenInPhase = phase;
+    }
+  }
   if (succeeded(r))
     scopes.back()[key] = *r;
   return r;
+}
+
+bool KernelBodyPrinter::onRow(const Index &idx) const {
+  return idx.size() == rowPrefix.size() + 1 &&
+         std::equal(rowPrefix.begin(), rowPrefix.end(), idx.begin()) &&
+         rowVars.contains(idx.back());
+}
+
+/// What recomputing an op costs, in simple-op units: a transcendental is
+/// a polynomial of about ten FMAs.
+static int opCost(Operation *op) {
+  if (isa<ConstantOp, BroadcastOp, PermuteOp>(op))
+    return 0;
+  if (isa<ExpOp, LogOp, TanhOp, ErfOp, SigmoidOp, PowOp>(op))
+    return 10;
+  if (isa<DivOp, SqrtOp, RsqrtOp>(op))
+    return 3;
+  return 1;
+}
+
+void KernelBodyPrinter::planRowStash(const Index &rowIdx) {
+  static constexpr int64_t kMaxBytes = 64 << 10; // stays in L1/L2
+  rowPrefix.assign(rowIdx.begin(), rowIdx.end() - 1);
+  if (domain.empty() || domain.back() <= 1)
+    return;
+  // The passes over a row: each row reduction's input, then the outputs.
+  SmallVector<SmallVector<Value>> passes;
+  for (Operation &op : body().without_terminator())
+    if (isRowReduction(&op, domain))
+      passes.push_back({op.getOperand(0)});
+  if (passes.empty())
+    return;
+  passes.emplace_back();
+  for (Value v : yield().getValues())
+    if (!isRowValue(v))
+      passes.back().push_back(v);
+
+  // The per-element cost of all passes if `stashed` are stashed: a pass
+  // computes what it reaches from its roots, down to loads (block
+  // arguments, values an earlier pass stashed), row values (computed
+  // before the row) and reductions; a stashed value it computes first it
+  // also stores.
+  auto cost = [&](const llvm::DenseSet<Value> &stashed) {
+    llvm::DenseSet<Value> written;
+    int64_t total = 0;
+    for (ArrayRef<Value> pass : passes) {
+      llvm::DenseSet<Value> seen, writtenHere;
+      SmallVector<Value> work(pass);
+      while (!work.empty()) {
+        Value v = work.pop_back_val();
+        if (!seen.insert(v).second)
+          continue;
+        Operation *op = v.getDefiningOp();
+        if (!op || written.contains(v)) {
+          total += 1; // a load
+          continue;
+        }
+        if (isRowValue(v))
+          continue;
+        total += opCost(op);
+        if (stashed.contains(v)) {
+          total += 1; // the store
+          writtenHere.insert(v);
+        }
+        if (!isa<ReduceSumOp, ReduceMaxOp>(op))
+          for (Value in : op->getOperands())
+            work.push_back(in);
+      }
+      written.insert(writtenHere.begin(), writtenHere.end());
+    }
+    return total;
+  };
+
+  // Greedily from the last value back: a value is stashed when that makes
+  // the passes cheaper, given what is stashed after it.
+  llvm::DenseSet<Value> chosen;
+  int64_t best = cost(chosen);
+  int64_t slotBytes = domain.back() * 8;
+  int64_t bytes = 0;
+  SmallVector<Operation *> ops;
+  for (Operation &op : body().without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops)) {
+    if (op->getNumResults() != 1 || opCost(op) == 0 ||
+        isa<ReduceSumOp, ReduceMaxOp>(op) ||
+        shapeOf(op->getResult(0)) != ArrayRef<int64_t>(domain) ||
+        bytes + slotBytes > kMaxBytes)
+      continue;
+    chosen.insert(op->getResult(0));
+    int64_t c = cost(chosen);
+    if (c < best) {
+      best = c;
+      bytes += slotBytes;
+    } else {
+      chosen.erase(op->getResult(0));
+    }
+  }
+  for (Operation *op : ops) {
+    if (op->getNumResults() != 1 || !chosen.contains(op->getResult(0)))
+      continue;
+    Value v = op->getResult(0);
+    std::string array = "s" + std::to_string(counter++);
+    line(llvm::formatv("alignas(64) {0} {1}[{2}];", *cTypeOf(elemOf(v)), array,
+                       domain.back())
+             .str());
+    stash[v] = Stash{array};
+  }
 }
 
 FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
@@ -228,8 +348,11 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
       in[src] = idx[i];
     return eval(p.getInput(), in);
   }
-  if (isa<ReduceSumOp, ReduceMaxOp>(op))
-    return reduce(op, idx);
+  if (isa<ReduceSumOp, ReduceMaxOp>(op)) {
+    FailureOr<std::string> r = reduce(op, idx);
+    ++phase; // the reduction's loop is complete
+    return r;
+  }
   if (isa<BroadcastOp>(op))
     return operand(0);
 
@@ -301,9 +424,14 @@ ReduceInfo KernelBodyPrinter::reduceInfo(Operation *op) const {
                    : cast<ReduceMaxOp>(op).getDims();
   r.keepdim = r.isSum ? cast<ReduceSumOp>(op).getKeepdim()
                       : cast<ReduceMaxOp>(op).getKeepdim();
+  r.length = 1;
+  for (int64_t d : r.dims)
+    r.length *= shapeOf(r.input)[d];
   Type t = elemOf(r.input);
   r.cty = *cTypeOf(t);
-  r.accTy = r.isSum && t.isF32() && wideF32Sums ? "double" : r.cty;
+  r.accTy = r.isSum && t.isF32() && wideF32Sums && r.length > kWideSumLength
+                ? "double"
+                : r.cty;
   r.init = r.isSum ? "0"
            : isa<FloatType>(t)
                ? "-std::numeric_limits<" + r.cty + ">::infinity()"
@@ -323,8 +451,11 @@ std::string KernelBodyPrinter::accumulate(const ReduceInfo &r,
 Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
                                             ArrayRef<std::string> outIdx,
                                             const std::string &innermostPragma,
-                                            int &opened) {
+                                            int &opened, bool leaveInnermost) {
   ArrayRef<int64_t> inShape = shapeOf(r.input);
+  bool rowReduction = inShape == ArrayRef<int64_t>(domain) &&
+                      r.dims.size() == 1 &&
+                      r.dims[0] == (int64_t)inShape.size() - 1;
   Index inIdx;
   int64_t outPos = 0;
   for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
@@ -332,7 +463,15 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
       inIdx.push_back(outIdx[outPos++]);
       continue;
     }
+    if (r.keepdim)
+      ++outPos;
+    if (leaveInnermost && d == r.dims.back()) {
+      inIdx.push_back("");
+      continue;
+    }
     std::string v = "r" + std::to_string(counter++);
+    if (rowReduction)
+      rowVars.insert(v);
     if (!innermostPragma.empty() && d == r.dims.back())
       line(innermostPragma);
     line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
@@ -341,8 +480,6 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
     ++depth;
     ++opened;
     inIdx.push_back(inShape[d] == 1 ? "0" : v);
-    if (r.keepdim)
-      ++outPos;
   }
   return inIdx;
 }

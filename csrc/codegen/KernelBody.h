@@ -16,6 +16,8 @@
 
 #include "csrc/codegen/Codegen.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include <map>
 #include <string>
 
@@ -31,16 +33,21 @@ struct ReduceInfo {
   mlir::Value input;
   llvm::ArrayRef<int64_t> dims;
   bool keepdim, isSum;
+  int64_t length; // elements reduced into each output
   std::string cty, accTy, init;
 };
 
 class KernelBodyPrinter {
 public:
-  /// `wideF32Sums`: f32 sums accumulate in double (CPU: sequential sums);
-  /// the CUDA emitter sums f32 in float over a tree, which is as accurate.
+  /// `wideF32Sums`: f32 sums of more than kWideSumLength elements
+  /// accumulate in double (CPU: a few SIMD lanes each summing a long
+  /// stretch); the CUDA emitter sums f32 in float over a tree, which is as
+  /// accurate.
   KernelBodyPrinter(KernelOp kernel, std::string name, bool wideF32Sums)
       : kernel(kernel), name(std::move(name)), wideF32Sums(wideF32Sums) {}
   virtual ~KernelBodyPrinter() = default;
+
+  static constexpr int64_t kWideSumLength = 4096;
 
 protected:
   KernelOp kernel;
@@ -89,9 +96,12 @@ protected:
   ReduceInfo reduceInfo(mlir::Operation *op) const;
   static std::string accumulate(const ReduceInfo &r, const std::string &acc,
                                 const std::string &x);
-  /// Opens one loop per reduced dim and returns the input index.
+  /// Opens one loop per reduced dim and returns the input index. With
+  /// `leaveInnermost`, the innermost reduced dim's loop is left to the caller
+  /// and its index entry is empty.
   Index openReductionLoops(const ReduceInfo &r, llvm::ArrayRef<std::string> outIdx,
-                           const std::string &innermostPragma, int &opened);
+                           const std::string &innermostPragma, int &opened,
+                           bool leaveInnermost = false);
   /// Evaluates the reduction's input at `inIdx` (in a scope of its own:
   /// values inside a reduction loop change every iteration) and folds it
   /// into `acc`.
@@ -113,6 +123,28 @@ protected:
   bool isRowValue(mlir::Value v) const {
     return isRowShape(shapeOf(v), domain);
   }
+
+  // Row stash (CPU): in a kernel with row reductions each reduction is a
+  // pass over the row, and a later pass recomputes what an earlier one
+  // computed. Values worth more than a load that several passes use are
+  // stored in a row-long local array by the first pass and loaded by the
+  // others (softmax's exp, a LayerNorm's output), at L1 cost.
+  struct Stash {
+    std::string array;
+    int writtenInPhase = -1;
+  };
+  llvm::DenseMap<mlir::Value, Stash> stash;
+  /// Passes over the row completed so far: a stash written in an earlier
+  /// pass holds the whole row.
+  int phase = 0;
+  /// The row's outer index, and the loop variables that range over a whole
+  /// row (the row reductions' and the elements' loops).
+  Index rowPrefix;
+  llvm::StringSet<> rowVars;
+  /// Chooses the stashed values and declares their arrays (call once per
+  /// row, before emitRowValues, with the row index).
+  void planRowStash(const Index &rowIdx);
+  bool onRow(const Index &idx) const;
 
   /// Evaluates the body's row values at the row index `rowIdx`, then stores
   /// the row-shaped outputs at flat row index `row` (after `guard`, if any).

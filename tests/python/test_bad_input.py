@@ -43,6 +43,22 @@ def test_nan_and_inf_propagate_like_eager():
         torch.testing.assert_close(got, ref, equal_nan=True)
 
 
+def test_nan_and_inf_propagate_through_lane_reductions():
+    # Rows of 37: a max reduces in 16-wide lanes (two strips) plus a remainder
+    # of 5; a NaN in a strip, in the remainder, and rows of all -inf and +inf.
+    x = torch.randn(6, 37)
+    x[0, 3] = NAN
+    x[1, 35] = NAN
+    x[2, :] = -INF
+    x[3, 20] = INF
+    x[4, 36] = 50.0  # the max in the remainder
+
+    def fn(x):
+        return torch.softmax(x, -1), x.amax(-1), torch.log_softmax(x * 2, -1)
+    for got, ref in zip(compiled(fn)(x), fn(x)):
+        torch.testing.assert_close(got, ref, equal_nan=True)
+
+
 def test_aliasing_outputs_keep_eager_semantics():
     fn = lambda x: (x.view(-1), x.t(), x + 1, x)  # noqa: E731
     x = torch.randn(3, 4)

@@ -39,10 +39,11 @@ func.func @small(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// A row reduction (innermost dim reduced) with its prologue: f32 sums
-// accumulate in double, SIMD across the reduced loop.
+// A row reduction (innermost dim reduced) with its prologue, SIMD across
+// the reduced loop: an f32 sum of up to 4096 elements accumulates in float
+// (each SIMD lane sums a short stretch).
 // CHECK-LABEL: void graphopt_row_sum_k0
-// CHECK: double [[ACC:acc[0-9]+]] = 0;
+// CHECK: float [[ACC:acc[0-9]+]] = 0;
 // CHECK-NEXT: #pragma omp simd reduction(+ : [[ACC]])
 // CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 1024; ++[[R]]) {
 // CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 1024 + [[R]]];
@@ -56,6 +57,22 @@ func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64x1xf32> {
     graphopt.yield %s : tensor<64x1xf32>
   }
   return %0 : tensor<64x1xf32>
+}
+
+// -----
+
+// A longer f32 sum accumulates in double.
+// CHECK-LABEL: void graphopt_long_row_sum_k0
+// CHECK: double [[ACC:acc[0-9]+]] = 0;
+// CHECK-NEXT: #pragma omp simd reduction(+ : [[ACC]])
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 8192; ++[[R]]) {
+func.func @long_row_sum(%x: tensor<4x8192xf32>) -> tensor<4x1xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<4x8192xf32>) -> tensor<4x1xf32> {
+  ^bb0(%a: tensor<4x8192xf32>):
+    %s = graphopt.reduce_sum %a [1] keepdim : tensor<4x8192xf32> to tensor<4x1xf32>
+    graphopt.yield %s : tensor<4x1xf32>
+  }
+  return %0 : tensor<4x1xf32>
 }
 
 // -----
@@ -99,7 +116,8 @@ func.func @transpose_exp(%x: tensor<8x16xf32>) -> tensor<16x8xf32> {
 
 // -----
 
-// max reductions propagate NaN and start from -inf.
+// max reductions propagate NaN and start from -inf; a short one is one
+// sequential accumulator.
 // CHECK-LABEL: void graphopt_row_max_k0
 // CHECK: float [[ACC:acc[0-9]+]] = -std::numeric_limits<float>::infinity();
 // CHECK-NOT: omp simd reduction
@@ -116,19 +134,32 @@ func.func @row_max(%x: tensor<4x8xf32>) -> tensor<4xf32> {
 // -----
 
 // A softmax kernel: per row, the max and the sum of exponentials are
-// computed in loops before the row's output loop, which reuses them.
+// computed in loops before the row's output loop, which reuses them. The
+// max keeps 16 NaN-propagating lanes (one accumulator would be a serial
+// chain); the sum pass stores each exponential in a row-long stash that the
+// output loop loads instead of calling exp again.
 // CHECK-LABEL: void graphopt_softmax_row_k0
 // CHECK: for (int64_t o = 0; o < 64; ++o) {
-// CHECK: float [[MAX:acc[0-9]+]] = -std::numeric_limits<float>::infinity();
-// CHECK: for (int64_t [[R1:r[0-9]+]] = 0; [[R1]] < 512; ++[[R1]]) {
-// CHECK: const float [[M:t[0-9]+]] = (float)[[MAX]];
-// CHECK: double [[SUM:acc[0-9]+]] = 0;
+// CHECK: alignas(64) float [[STASH:s[0-9]+]][512];
+// CHECK: float [[LANES:acc[0-9]+]][16];
+// CHECK-NEXT: for (int [[L:l[0-9]+]] = 0; [[L]] < 16; ++[[L]]) [[LANES]][[[L]]] = -std::numeric_limits<float>::infinity();
+// CHECK-NEXT: for (int64_t [[STRIP:r[0-9]+]] = 0; [[STRIP]] < 512; [[STRIP]] += 16) {
+// CHECK-NEXT: #pragma omp simd
+// CHECK-NEXT: for (int64_t [[L]] = 0; [[L]] < 16; ++[[L]]) {
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 512 + ([[STRIP]] + [[L]])];
+// CHECK-NEXT: [[LANES]][[[L]]] = ([[X]] != [[X]] || [[X]] > [[LANES]][[[L]]]) ? [[X]] : [[LANES]][[[L]]];
+// CHECK: float [[MAX:acc[0-9]+]] = [[LANES]][0];
+// CHECK-NEXT: for (int [[L]] = 1; [[L]] < 16; ++[[L]]) [[MAX]] = ([[LANES]][[[L]]] != [[LANES]][[[L]]] || [[LANES]][[[L]]] > [[MAX]]) ? [[LANES]][[[L]]] : [[MAX]];
+// CHECK: float [[SUM:acc[0-9]+]] = 0;
 // CHECK-NEXT: #pragma omp simd reduction(+ : [[SUM]])
-// CHECK: graphopt_math::exp
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 512; ++[[R]]) {
+// CHECK: const float [[E:t[0-9]+]] = graphopt_math::exp(
+// CHECK-NEXT: [[STASH]][[[R]]] = [[E]];
 // CHECK: const float [[S:t[0-9]+]] = (float)[[SUM]];
 // CHECK: for (int64_t i1 = 0; i1 < 512; ++i1) {
-// CHECK: graphopt_math::exp
-// CHECK: / [[S]];
+// CHECK-NEXT: const float [[E2:t[0-9]+]] = [[STASH]][i1];
+// CHECK-NOT: graphopt_math::exp
+// CHECK: [[E2]] / [[S]];
 func.func @softmax_row(%x: tensor<64x512xf32>) -> tensor<64x512xf32> {
   %0 = graphopt.kernel (%x) : (tensor<64x512xf32>) -> tensor<64x512xf32> {
   ^bb0(%a: tensor<64x512xf32>):
@@ -174,4 +205,46 @@ func.func @layer_norm_saves_statistics(%arg0: tensor<8x32xf32>) -> (tensor<8x32x
     graphopt.yield %5, %11, %12 : tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x32xf32>
   }
   return %0#2, %0#0, %0#1 : tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>
+}
+
+// -----
+
+// LayerNorm then softmax on rows of 40: the max pass stashes the LayerNorm
+// output from its 16-lane strips and from its scalar remainder (32 + 8), and
+// the sum pass loads it. x - mean (a load and a subtract) is cheaper to
+// recompute than to store and load again: it is not stashed.
+// CHECK-LABEL: void graphopt_norm_softmax_k0
+// CHECK: alignas(64) float [[LN:s[0-9]+]][40];
+// CHECK: alignas(64) float [[EXP:s[0-9]+]][40];
+// CHECK-NOT: alignas
+// CHECK: for (int64_t [[STRIP:r[0-9]+]] = 0; [[STRIP]] < 32; [[STRIP]] += 16) {
+// CHECK: [[LN]][([[STRIP]] + [[L:l[0-9]+]])] = [[Y:t[0-9]+]];
+// CHECK: for (int64_t [[REST:r[0-9]+]] = 32; [[REST]] < 40; ++[[REST]]) {
+// CHECK: [[LN]][[[REST]]] = [[Y2:t[0-9]+]];
+// CHECK: #pragma omp simd reduction(+ :
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 40; ++[[R]]) {
+// CHECK-NEXT: const float {{t[0-9]+}} = [[LN]][[[R]]];
+// CHECK: [[EXP]][[[R]]] =
+// CHECK: for (int64_t i1 = 0; i1 < 40; ++i1) {
+// CHECK-NEXT: const float {{t[0-9]+}} = [[EXP]][i1];
+func.func @norm_softmax(%x: tensor<4x40xf32>) -> tensor<4x40xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<4x40xf32>) -> tensor<4x40xf32> {
+  ^bb0(%a: tensor<4x40xf32>):
+    %n = graphopt.constant dense<4.000000e+01> : tensor<f32>
+    %s = graphopt.reduce_sum %a [1] keepdim : tensor<4x40xf32> to tensor<4x1xf32>
+    %mean = graphopt.div %s, %n : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+    %c = graphopt.sub %a, %mean : (tensor<4x40xf32>, tensor<4x1xf32>) -> tensor<4x40xf32>
+    %sq = graphopt.mul %c, %c : (tensor<4x40xf32>, tensor<4x40xf32>) -> tensor<4x40xf32>
+    %ss = graphopt.reduce_sum %sq [1] keepdim : tensor<4x40xf32> to tensor<4x1xf32>
+    %var = graphopt.div %ss, %n : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+    %r = graphopt.rsqrt %var : tensor<4x1xf32>
+    %y = graphopt.mul %c, %r : (tensor<4x40xf32>, tensor<4x1xf32>) -> tensor<4x40xf32>
+    %m = graphopt.reduce_max %y [1] keepdim : tensor<4x40xf32> to tensor<4x1xf32>
+    %d = graphopt.sub %y, %m : (tensor<4x40xf32>, tensor<4x1xf32>) -> tensor<4x40xf32>
+    %e = graphopt.exp %d : tensor<4x40xf32>
+    %z = graphopt.reduce_sum %e [1] keepdim : tensor<4x40xf32> to tensor<4x1xf32>
+    %o = graphopt.div %e, %z : (tensor<4x40xf32>, tensor<4x1xf32>) -> tensor<4x40xf32>
+    graphopt.yield %o : tensor<4x40xf32>
+  }
+  return %0 : tensor<4x40xf32>
 }
