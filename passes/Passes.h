@@ -19,7 +19,7 @@ namespace graphopt {
 void registerGraphOptDialects(mlir::DialectRegistry &registry);
 
 /// The one optimization pipeline, shared by graphopt._C and graphopt-opt:
-/// canonicalize/cse, fuse, cleanup, plan memory.
+/// canonicalize/cse, layout, fuse, cleanup, plan memory.
 void buildGraphOptPipeline(mlir::OpPassManager &pm);
 
 /// Registers `graphopt-pipeline` so graphopt-opt runs the same pipeline.

@@ -4,6 +4,52 @@
 
 include "mlir/Pass/PassBase.td"
 
+def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
+  let summary = "Run 2-D convolutions channels-last and keep the tensors "
+                "between them NHWC";
+  let description = [{
+    Rewrites each 2-D, non-transposed `aten::convolution` extern into
+    `graphopt::convolution_channels_last` (the same arguments; its input and
+    result are NHWC tensors) between an NCHW -> NHWC permute of the input and
+    an NHWC -> NCHW permute of the result. Then, until nothing changes:
+
+      - an elementwise op whose full-size operands are all NHWC -> NCHW
+        permutes computes in NHWC (its broadcast operands are reshaped to
+        rank 4 and permuted, scalars stay) and is followed by the permute;
+      - a reduction of an NHWC -> NCHW permute reduces the NHWC tensor over
+        the corresponding dims (a permute follows if the kept dims come out
+        in another order);
+      - permute(permute(x)) composes, and cancels when it is the identity;
+      - a permute that only moves size-1 dims becomes a reshape, and
+        reshape(reshape(x)) one reshape;
+      - such a reshape of an elementwise result moves to the operands, so
+        the arithmetic on a per-channel parameter (BatchNorm's
+        rsqrt(var + eps)) stays fusible with the kernel that uses it.
+
+    Between two convolutions the permutes meet and cancel, so the BatchNorm,
+    ReLU and residual kernels there read and write NHWC. Other permutes are
+    left alone (attention's head transposes are not layout changes).
+
+    Before:
+    ```mlir
+    %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "..."}
+        : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+    %r = graphopt.relu %y : tensor<2x4x8x8xf32>
+    %z = graphopt.extern "aten::convolution.default"(%r, %w2) {args = "..."}
+        : (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32>
+    ```
+    After:
+    ```mlir
+    %xn = graphopt.permute %x [0, 2, 3, 1] : tensor<2x3x8x8xf32> to tensor<2x8x8x3xf32>
+    %yn = graphopt.extern "graphopt::convolution_channels_last.default"(%xn, %w) ...
+    %rn = graphopt.relu %yn : tensor<2x8x8x4xf32>
+    %zn = graphopt.extern "graphopt::convolution_channels_last.default"(%rn, %w2) ...
+    %z = graphopt.permute %zn [0, 3, 1, 2] : tensor<2x8x8x4xf32> to tensor<2x4x8x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::graphopt::GraphOptDialect"];
+}
+
 def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
   let summary = "Group elementwise chains and reductions with their "
                 "elementwise prologue into graphopt.kernel ops";

@@ -15,6 +15,9 @@ void graphopt::buildGraphOptPipeline(OpPassManager &pm) {
   // Fold trivial ops and merge duplicates so fusion sees the real graph.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Convolutions channels-last, NHWC between them; merge the views it made.
+  pm.addNestedPass<func::FuncOp>(createGraphOptLayout());
+  pm.addPass(createCSEPass());
   // Group elementwise chains and reductions into graphopt.kernel ops.
   pm.addNestedPass<func::FuncOp>(createGraphOptFuse());
   // Merge the view copies fusion left outside kernels.

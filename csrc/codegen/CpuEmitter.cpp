@@ -44,6 +44,7 @@ private:
   static constexpr int64_t kParallelWork = 1 << 15;
 
   static constexpr int64_t kLanes = 16;
+  static constexpr int64_t kSumBlock = 256;
 
   FailureOr<std::string> reduce(Operation *op, const Index &outIdx) override {
     ReduceInfo r = reduceInfo(op);
@@ -51,14 +52,63 @@ private:
     if (!r.isSum && r.dims.back() == rank - 1 &&
         shapeOf(r.input).back() >= kLanes)
       return laneReduce(r, outIdx);
+    if (r.isSum && r.accTy != r.cty)
+      return blockedSum(r, outIdx);
     return sequentialReduce(op, outIdx);
   }
 
-  // Sums may be reordered across SIMD lanes (f32 sums longer than
-  // kWideSumLength accumulate in double); max reduces in lanes (laneReduce).
+  // Sums may be reordered across SIMD lanes; max reduces in lanes
+  // (laneReduce).
   std::string reductionLoopPragma(const ReduceInfo &r,
                                   const std::string &acc) override {
     return r.isSum ? "#pragma omp simd reduction(+ : " + acc + ")" : "";
+  }
+
+  /// An f32 sum: blocks of up to kSumBlock elements of the innermost reduced
+  /// dim are summed in float SIMD lanes (a few elements per lane, so each
+  /// lane's rounding stays small), the blocks in double. Summing everything
+  /// in double halves the SIMD width and costs a conversion per element;
+  /// summing everything in float loses the cancellations of gradient sums.
+  FailureOr<std::string> blockedSum(const ReduceInfo &r, const Index &outIdx) {
+    std::string acc = "acc" + std::to_string(counter++);
+    line(r.accTy + " " + acc + " = 0;");
+    int opened = 0;
+    Index inIdx = openReductionLoops(r, outIdx, "", opened,
+                                     /*leaveInnermost=*/true);
+    int64_t n = shapeOf(r.input)[r.dims.back()];
+    std::string lo = "0", hi = std::to_string(n);
+    if (n > kSumBlock) {
+      std::string block = "r" + std::to_string(counter++);
+      line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{",
+                         block, n, kSumBlock)
+               .str());
+      ++depth;
+      ++opened;
+      lo = block;
+      hi = llvm::formatv("({0} + {1} < {2} ? {0} + {1} : {2})", block,
+                         kSumBlock, n)
+               .str();
+    }
+    std::string part = "acc" + std::to_string(counter++);
+    line(r.cty + " " + part + " = 0;");
+    std::string v = "r" + std::to_string(counter++);
+    line(reductionLoopPragma(r, part));
+    line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; ++{0}) {{", v, lo,
+                       hi)
+             .str());
+    ++depth;
+    for (std::string &i : inIdx)
+      if (i.empty())
+        i = n == 1 ? "0" : v;
+    if (shapeOf(r.input) == ArrayRef<int64_t>(domain) && r.dims.size() == 1 &&
+        r.dims[0] == (int64_t)domain.size() - 1)
+      rowVars.insert(v);
+    if (failed(accumulateInput(r, part, inIdx)))
+      return failure();
+    closeTo(depth - 1);
+    line(acc + " += " + part + ";");
+    closeTo(depth - opened);
+    return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
   }
 
   /// A max over a contiguous innermost dim, kLanes accumulators wide: each

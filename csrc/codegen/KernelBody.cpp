@@ -424,14 +424,9 @@ ReduceInfo KernelBodyPrinter::reduceInfo(Operation *op) const {
                    : cast<ReduceMaxOp>(op).getDims();
   r.keepdim = r.isSum ? cast<ReduceSumOp>(op).getKeepdim()
                       : cast<ReduceMaxOp>(op).getKeepdim();
-  r.length = 1;
-  for (int64_t d : r.dims)
-    r.length *= shapeOf(r.input)[d];
   Type t = elemOf(r.input);
   r.cty = *cTypeOf(t);
-  r.accTy = r.isSum && t.isF32() && wideF32Sums && r.length > kWideSumLength
-                ? "double"
-                : r.cty;
+  r.accTy = r.isSum && t.isF32() && wideF32Sums ? "double" : r.cty;
   r.init = r.isSum ? "0"
            : isa<FloatType>(t)
                ? "-std::numeric_limits<" + r.cty + ">::infinity()"

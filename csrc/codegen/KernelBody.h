@@ -33,21 +33,17 @@ struct ReduceInfo {
   mlir::Value input;
   llvm::ArrayRef<int64_t> dims;
   bool keepdim, isSum;
-  int64_t length; // elements reduced into each output
   std::string cty, accTy, init;
 };
 
 class KernelBodyPrinter {
 public:
-  /// `wideF32Sums`: f32 sums of more than kWideSumLength elements
-  /// accumulate in double (CPU: a few SIMD lanes each summing a long
-  /// stretch); the CUDA emitter sums f32 in float over a tree, which is as
-  /// accurate.
+  /// `wideF32Sums`: f32 sums accumulate in double (the CPU emitter sums
+  /// short blocks in float SIMD lanes and adds the blocks in double); the
+  /// CUDA emitter sums f32 in float over a tree, which is as accurate.
   KernelBodyPrinter(KernelOp kernel, std::string name, bool wideF32Sums)
       : kernel(kernel), name(std::move(name)), wideF32Sums(wideF32Sums) {}
   virtual ~KernelBodyPrinter() = default;
-
-  static constexpr int64_t kWideSumLength = 4096;
 
 protected:
   KernelOp kernel;

@@ -13,6 +13,8 @@ import time
 
 import torch
 
+from graphopt.runtime import ops as _graphopt_ops  # noqa: F401  (registers graphopt:: ops)
+
 _DTYPES = {"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
            "bf16": torch.bfloat16, "i64": torch.int64, "i32": torch.int32,
            "i16": torch.int16, "i8": torch.int8, "ui8": torch.uint8, "i1": torch.bool,

@@ -39,16 +39,19 @@ func.func @small(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// A row reduction (innermost dim reduced) with its prologue, SIMD across
-// the reduced loop: an f32 sum of up to 4096 elements accumulates in float
-// (each SIMD lane sums a short stretch).
+// A row reduction (innermost dim reduced) with its prologue: an f32 sum
+// adds blocks of 256 elements, each summed in float SIMD lanes, in double.
 // CHECK-LABEL: void graphopt_row_sum_k0
-// CHECK: float [[ACC:acc[0-9]+]] = 0;
-// CHECK-NEXT: #pragma omp simd reduction(+ : [[ACC]])
-// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 1024; ++[[R]]) {
+// CHECK: double [[ACC:acc[0-9]+]] = 0;
+// CHECK-NEXT: for (int64_t [[B:r[0-9]+]] = 0; [[B]] < 1024; [[B]] += 256) {
+// CHECK-NEXT: float [[PART:acc[0-9]+]] = 0;
+// CHECK-NEXT: #pragma omp simd reduction(+ : [[PART]])
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = [[B]]; [[R]] < ([[B]] + 256 < 1024 ? [[B]] + 256 : 1024); ++[[R]]) {
 // CHECK-NEXT: const float [[X:t[0-9]+]] = in0[i0 * 1024 + [[R]]];
 // CHECK-NEXT: const float [[SQ:t[0-9]+]] = [[X]] * [[X]];
-// CHECK-NEXT: [[ACC]] += [[SQ]];
+// CHECK-NEXT: [[PART]] += [[SQ]];
+// CHECK-NEXT: }
+// CHECK-NEXT: [[ACC]] += [[PART]];
 func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64x1xf32> {
   %0 = graphopt.kernel (%x) : (tensor<64x1024xf32>) -> tensor<64x1xf32> {
   ^bb0(%a: tensor<64x1024xf32>):
@@ -61,18 +64,24 @@ func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64x1xf32> {
 
 // -----
 
-// A longer f32 sum accumulates in double.
-// CHECK-LABEL: void graphopt_long_row_sum_k0
+// A sum over several dims (BatchNorm's statistics over N, H, W): blocks
+// along the innermost reduced dim, one float block sum per (n, h) here.
+// CHECK-LABEL: void graphopt_channel_sum_k0
 // CHECK: double [[ACC:acc[0-9]+]] = 0;
-// CHECK-NEXT: #pragma omp simd reduction(+ : [[ACC]])
-// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 8192; ++[[R]]) {
-func.func @long_row_sum(%x: tensor<4x8192xf32>) -> tensor<4x1xf32> {
-  %0 = graphopt.kernel (%x) : (tensor<4x8192xf32>) -> tensor<4x1xf32> {
-  ^bb0(%a: tensor<4x8192xf32>):
-    %s = graphopt.reduce_sum %a [1] keepdim : tensor<4x8192xf32> to tensor<4x1xf32>
-    graphopt.yield %s : tensor<4x1xf32>
+// CHECK-NEXT: for (int64_t [[N:r[0-9]+]] = 0; [[N]] < 4; ++[[N]]) {
+// CHECK-NEXT: for (int64_t [[H:r[0-9]+]] = 0; [[H]] < 8; ++[[H]]) {
+// CHECK-NEXT: float [[PART:acc[0-9]+]] = 0;
+// CHECK-NEXT: #pragma omp simd reduction(+ : [[PART]])
+// CHECK-NEXT: for (int64_t [[W:r[0-9]+]] = 0; [[W]] < 8; ++[[W]]) {
+// CHECK-NEXT: in0[[[N]] * 1024 + i1 * 64 + [[H]] * 8 + [[W]]]
+// CHECK: [[ACC]] += [[PART]];
+func.func @channel_sum(%x: tensor<4x16x8x8xf32>) -> tensor<1x16x1x1xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<4x16x8x8xf32>) -> tensor<1x16x1x1xf32> {
+  ^bb0(%a: tensor<4x16x8x8xf32>):
+    %s = graphopt.reduce_sum %a [0, 2, 3] keepdim : tensor<4x16x8x8xf32> to tensor<1x16x1x1xf32>
+    graphopt.yield %s : tensor<1x16x1x1xf32>
   }
-  return %0 : tensor<4x1xf32>
+  return %0 : tensor<1x16x1x1xf32>
 }
 
 // -----
@@ -150,9 +159,9 @@ func.func @row_max(%x: tensor<4x8xf32>) -> tensor<4xf32> {
 // CHECK-NEXT: [[LANES]][[[L]]] = ([[X]] != [[X]] || [[X]] > [[LANES]][[[L]]]) ? [[X]] : [[LANES]][[[L]]];
 // CHECK: float [[MAX:acc[0-9]+]] = [[LANES]][0];
 // CHECK-NEXT: for (int [[L]] = 1; [[L]] < 16; ++[[L]]) [[MAX]] = ([[LANES]][[[L]]] != [[LANES]][[[L]]] || [[LANES]][[[L]]] > [[MAX]]) ? [[LANES]][[[L]]] : [[MAX]];
-// CHECK: float [[SUM:acc[0-9]+]] = 0;
-// CHECK-NEXT: #pragma omp simd reduction(+ : [[SUM]])
-// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 512; ++[[R]]) {
+// CHECK: double [[SUM:acc[0-9]+]] = 0;
+// CHECK: #pragma omp simd reduction(+ :
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = {{r[0-9]+}}; [[R]] < ({{.*}}); ++[[R]]) {
 // CHECK: const float [[E:t[0-9]+]] = graphopt_math::exp(
 // CHECK-NEXT: [[STASH]][[[R]]] = [[E]];
 // CHECK: const float [[S:t[0-9]+]] = (float)[[SUM]];

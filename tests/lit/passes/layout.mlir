@@ -1,0 +1,114 @@
+// RUN: graphopt-opt %s -split-input-file --graphopt-layout --cse | FileCheck %s
+
+// conv -> per-channel scale and shift -> relu -> conv: both convolutions run
+// channels-last, the ops between them compute in NHWC (the [1,C,1,1]
+// parameter becomes a [1,1,1,C] reshape, and BatchNorm's rsqrt(var + eps)
+// on it stays elementwise, fusible), and the permutes between the
+// convolutions cancel: one permute in (of the graph input), one out.
+// CHECK-LABEL: func.func @conv_bn_relu_conv
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x8x8xf32>, %[[W1:.*]]: tensor<4x3x3x3xf32>, %[[S:.*]]: tensor<4xf32>, %[[W2:.*]]: tensor<4x4x3x3xf32>)
+// CHECK: %[[XN:.*]] = graphopt.permute %[[X]] [0, 2, 3, 1] : tensor<2x3x8x8xf32> to tensor<2x8x8x3xf32>
+// CHECK: %[[Y:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"(%[[XN]], %[[W1]]) {{.*}} -> tensor<2x8x8x4xf32>
+// CHECK: %[[SN:.*]] = graphopt.reshape %[[S]] : tensor<4xf32> to tensor<1x1x1x4xf32>
+// CHECK: %[[VAR:.*]] = graphopt.add %[[SN]], %{{.*}} : (tensor<1x1x1x4xf32>, tensor<f32>) -> tensor<1x1x1x4xf32>
+// CHECK: %[[RSTD:.*]] = graphopt.rsqrt %[[VAR]] : tensor<1x1x1x4xf32>
+// CHECK: %[[M:.*]] = graphopt.mul %[[Y]], %[[RSTD]] : (tensor<2x8x8x4xf32>, tensor<1x1x1x4xf32>) -> tensor<2x8x8x4xf32>
+// CHECK: %[[R:.*]] = graphopt.relu %[[M]] : tensor<2x8x8x4xf32>
+// CHECK-NOT: graphopt.permute
+// CHECK: %[[Z:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"(%[[R]], %[[W2]])
+// CHECK: %[[OUT:.*]] = graphopt.permute %[[Z]] [0, 3, 1, 2] : tensor<2x8x8x4xf32> to tensor<2x4x8x8xf32>
+// The caller gets contiguous NCHW, as from eager: a copy (a same-type cast).
+// CHECK: %[[COPY:.*]] = graphopt.cast %[[OUT]] : tensor<2x4x8x8xf32> to tensor<2x4x8x8xf32>
+// CHECK: return %[[COPY]]
+func.func @conv_bn_relu_conv(%x: tensor<2x3x8x8xf32>, %w1: tensor<4x3x3x3xf32>, %s: tensor<4xf32>, %w2: tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32> {
+  %y = graphopt.extern "aten::convolution.default"(%x, %w1) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %sc = graphopt.reshape %s : tensor<4xf32> to tensor<1x4x1x1xf32>
+  %eps = graphopt.constant dense<9.99999974E-6> : tensor<f32>
+  %var = graphopt.add %sc, %eps : (tensor<1x4x1x1xf32>, tensor<f32>) -> tensor<1x4x1x1xf32>
+  %rstd = graphopt.rsqrt %var : tensor<1x4x1x1xf32>
+  %m = graphopt.mul %y, %rstd : (tensor<2x4x8x8xf32>, tensor<1x4x1x1xf32>) -> tensor<2x4x8x8xf32>
+  %r = graphopt.relu %m : tensor<2x4x8x8xf32>
+  %z = graphopt.extern "aten::convolution.default"(%r, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32>
+  return %z : tensor<2x4x8x8xf32>
+}
+
+// -----
+
+// A residual add of two NHWC values and a scalar constant stays NHWC; the
+// global average pool (sum over H and W) reduces the NHWC dims 1 and 2, and
+// the flatten to [N, C] is a reshape of the [N,1,1,C] sum: no permute is
+// left after the convolution.
+// CHECK-LABEL: func.func @residual_pool
+// CHECK: %[[Y:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"
+// CHECK: %[[A:.*]] = graphopt.add %[[Y]], %[[Y]] : (tensor<2x8x8x4xf32>, tensor<2x8x8x4xf32>) -> tensor<2x8x8x4xf32>
+// CHECK: %[[H:.*]] = graphopt.mul %[[A]], %{{.*}} : (tensor<2x8x8x4xf32>, tensor<f32>) -> tensor<2x8x8x4xf32>
+// CHECK: %[[P:.*]] = graphopt.reduce_sum %[[H]] [1, 2] keepdim : tensor<2x8x8x4xf32> to tensor<2x1x1x4xf32>
+// CHECK-NOT: graphopt.permute
+// CHECK: %[[F:.*]] = graphopt.reshape %[[P]] : tensor<2x1x1x4xf32> to tensor<2x4xf32>
+// CHECK: return %[[F]]
+func.func @residual_pool(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4xf32> {
+  %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %a = graphopt.add %y, %y : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %c = graphopt.constant dense<5.000000e-01> : tensor<f32>
+  %h = graphopt.mul %a, %c : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %p = graphopt.reduce_sum %h [2, 3] keepdim : tensor<2x4x8x8xf32> to tensor<2x4x1x1xf32>
+  %f = graphopt.reshape %p : tensor<2x4x1x1xf32> to tensor<2x4xf32>
+  return %f : tensor<2x4xf32>
+}
+
+// -----
+
+// A reduction that drops dims: sum over N, H, W of NHWC keeps only C.
+// Summing over H alone keeps (N, C, W) in NCHW order, which in NHWC is
+// (N, W, C): a permute restores it.
+// CHECK-LABEL: func.func @reductions_without_keepdim
+// CHECK: %[[Y:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"
+// CHECK-DAG: graphopt.reduce_sum %[[Y]] [0, 1, 2] : tensor<2x8x8x4xf32> to tensor<4xf32>
+// CHECK-DAG: %[[H:.*]] = graphopt.reduce_max %[[Y]] [1] : tensor<2x8x8x4xf32> to tensor<2x8x4xf32>
+// CHECK-DAG: %[[HP:.*]] = graphopt.permute %[[H]] [0, 2, 1] : tensor<2x8x4xf32> to tensor<2x4x8xf32>
+// CHECK: %[[COPY:.*]] = graphopt.cast %[[HP]]
+// CHECK: return %{{.*}}, %[[COPY]]
+func.func @reductions_without_keepdim(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> (tensor<4xf32>, tensor<2x4x8xf32>) {
+  %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %s = graphopt.reduce_sum %y [0, 2, 3] : tensor<2x4x8x8xf32> to tensor<4xf32>
+  %m = graphopt.reduce_max %y [2] : tensor<2x4x8x8xf32> to tensor<2x4x8xf32>
+  return %s, %m : tensor<4xf32>, tensor<2x4x8xf32>
+}
+
+// -----
+
+// Left alone: a transposed convolution, a 1-D convolution, an elementwise op
+// mixing the NHWC result with a full-size NCHW tensor (the permute stays,
+// index math in the kernel), and attention's head transpose (a view the
+// graph returns is not copied).
+// CHECK-LABEL: func.func @left_alone
+// CHECK: graphopt.extern "aten::convolution.default"(%{{.*}}) {{.*}} -> tensor<2x4x10x10xf32>
+// CHECK: graphopt.extern "aten::convolution.default"(%{{.*}}) {{.*}} -> tensor<2x4x8xf32>
+// CHECK: %[[Y:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"
+// CHECK: %[[YP:.*]] = graphopt.permute %[[Y]] [0, 3, 1, 2]
+// CHECK: graphopt.add %[[YP]], %{{.*}} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>)
+// CHECK: %[[T:.*]] = graphopt.permute %{{.*}} [0, 2, 1, 3] : tensor<2x4x8x8xf32> to tensor<2x8x4x8xf32>
+// CHECK: graphopt.exp %[[T]] : tensor<2x8x4x8xf32>
+func.func @left_alone(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %wt: tensor<3x4x3x3xf32>, %x1: tensor<2x3x8xf32>, %w1: tensor<4x3x1xf32>, %other: tensor<2x4x8x8xf32>) -> (tensor<2x4x10x10xf32>, tensor<2x4x8xf32>, tensor<2x4x8x8xf32>, tensor<2x8x4x8xf32>) {
+  %t = graphopt.extern "aten::convolution.default"(%x, %wt) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [0, 0], [1, 1], true, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<3x4x3x3xf32>) -> tensor<2x4x10x10xf32>
+  %c1 = graphopt.extern "aten::convolution.default"(%x1, %w1) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1], [0], [1], false, [0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8xf32>, tensor<4x3x1xf32>) -> tensor<2x4x8xf32>
+  %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %a = graphopt.add %y, %other : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %p = graphopt.permute %other [0, 2, 1, 3] : tensor<2x4x8x8xf32> to tensor<2x8x4x8xf32>
+  %e = graphopt.exp %p : tensor<2x8x4x8xf32>
+  return %t, %c1, %a, %e : tensor<2x4x10x10xf32>, tensor<2x4x8xf32>, tensor<2x4x8x8xf32>, tensor<2x8x4x8xf32>
+}
+
+// -----
+
+// A unit-dim reshape of an elementwise result moves to the operands only when
+// every operand has the result's shape (or is a scalar): here one operand
+// broadcasts from [1], so the reshape stays where it is.
+// CHECK-LABEL: func.func @reshape_not_hoisted
+// CHECK: %[[M:.*]] = graphopt.mul %arg0, %arg1 : (tensor<1x2xf32>, tensor<1xf32>) -> tensor<1x2xf32>
+// CHECK: graphopt.reshape %[[M]] : tensor<1x2xf32> to tensor<2xf32>
+func.func @reshape_not_hoisted(%a: tensor<1x2xf32>, %b: tensor<1xf32>) -> tensor<2xf32> {
+  %m = graphopt.mul %a, %b : (tensor<1x2xf32>, tensor<1xf32>) -> tensor<1x2xf32>
+  %r = graphopt.reshape %m : tensor<1x2xf32> to tensor<2xf32>
+  return %r : tensor<2xf32>
+}

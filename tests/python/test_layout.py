@@ -1,0 +1,77 @@
+"""graphopt-layout end to end: 2-D convolutions run channels-last, the
+BatchNorm/ReLU/residual kernels between them work on NHWC, and what the caller
+gets is what eager gives: the same values, contiguous NCHW outputs."""
+import torch
+import torch.nn as nn
+
+import graphopt
+from compare import check
+
+
+class Block(nn.Module):
+    def __init__(self, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.c1, self.b1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.c2, self.b2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.head = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = torch.relu(self.b1(self.c1(x)))
+        y = torch.relu(self.b2(self.c2(y)) + x)
+        return self.head(y.mean((2, 3))), y
+
+
+def _model():
+    torch.manual_seed(0)
+    m = Block()
+    for bn in (m.stem[1], m.b1, m.b2):  # non-trivial running statistics
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    return m
+
+
+def _steps(stats):
+    return [(s["kind"], s["name"]) for s in stats.cost[0]["steps"]]
+
+
+def test_eval_convolutions_run_channels_last_with_nhwc_kernels_between():
+    m = _model().eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        logits, act = torch.compile(m, backend="graphopt", options={"strict": True})(x)
+        ref_logits, ref_act = m(x)
+    torch.testing.assert_close(logits, ref_logits, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(act, ref_act, rtol=1e-4, atol=1e-5)
+    # The returned activation is contiguous NCHW, like eager's: views work.
+    assert act.is_contiguous() and act.view(2, -1).shape == (2, 8 * 16 * 16)
+    steps = _steps(graphopt.compiled_graphs()[-1])
+    convs = [n for k, n in steps if k == "extern"]
+    assert convs == ["graphopt::convolution_channels_last.default"] * 3
+    # One permute into NHWC (the graph input); the NHWC -> NCHW permutes
+    # between convolutions cancelled. What remains is the returned
+    # activation's, read by the kernel that writes it as NCHW.
+    assert sum(1 for k, n in steps if n == "permute") <= 2
+    # conv -> BN -> ReLU (-> add) is still one kernel per convolution, plus
+    # the pooling sum, its division and the returned activation's copy.
+    assert sum(1 for k, _ in steps if k == "kernel") <= 6
+
+
+def _train_step(m, x):
+    logits, act = m(x)
+    (logits.sum() + act.mean()).backward()
+    return logits, [p.grad for p in m.parameters()], list(m.buffers())
+
+
+def test_training_step_matches_eager_with_channels_last_convolutions():
+    x = torch.randn(2, 3, 16, 16)
+    m = _model().train()
+    got = _train_step(torch.compile(m, backend="graphopt", options={"strict": True}), x)
+    ref = _train_step(_model().train(), x)
+    # c2's bias feeds a training BatchNorm, so its true gradient is 0 and
+    # eager's is rounding noise: float64 arbitrates.
+    exact = lambda: _train_step(_model().train().double(), x.double())  # noqa: E731
+    check(got, ref, exact, "conv net training step", rtol=1e-4, atol=1e-5)
+    assert any("convolution_channels_last" in n for s in graphopt.compiled_graphs()
+               for _, n in _steps(s))
