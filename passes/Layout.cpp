@@ -68,6 +68,16 @@ Value permute(PatternRewriter &rw, Location loc, Value v,
   return p;
 }
 
+/// `op` (an elementwise op) again, on other operands and of another shape.
+Value recreate(PatternRewriter &rw, Operation *op, ValueRange operands,
+               Type resultType) {
+  OperationState state(op->getLoc(), op->getName());
+  state.addOperands(operands);
+  state.addTypes(resultType);
+  state.addAttributes(op->getAttrs());
+  return rw.create(state)->getResult(0);
+}
+
 bool isLayoutPermute(Operation *op) {
   auto p = dyn_cast_or_null<PermuteOp>(op);
   return p && p.getPermutation() == ArrayRef<int64_t>(kToNCHW);
@@ -160,13 +170,10 @@ struct SinkPermuteThroughElementwise : RewritePattern {
       }
       operands.push_back(permute(rw, op->getLoc(), aligned, kToNHWC));
     }
-    OperationState state(op->getLoc(), op->getName());
-    state.addOperands(operands);
-    state.addTypes(withShape(op->getResult(0).getType(),
-                             permuted(shape, kToNHWC)));
-    state.addAttributes(op->getAttrs());
-    Operation *nhwc = rw.create(state);
-    rw.replaceOp(op, permute(rw, op->getLoc(), nhwc->getResult(0), kToNCHW));
+    Value nhwc = recreate(rw, op, operands,
+                          withShape(op->getResult(0).getType(),
+                                    permuted(shape, kToNHWC)));
+    rw.replaceOp(op, permute(rw, op->getLoc(), nhwc, kToNCHW));
     return success();
   }
 };
@@ -310,11 +317,7 @@ struct HoistUnitReshapeThroughElementwise : OpRewritePattern<ReshapeOp> {
                              : ReshapeOp::create(rw, op.getLoc(),
                                                  withShape(in.getType(), to),
                                                  in));
-    OperationState state(def->getLoc(), def->getName());
-    state.addOperands(operands);
-    state.addTypes(op.getType());
-    state.addAttributes(def->getAttrs());
-    rw.replaceOp(op, rw.create(state)->getResults());
+    rw.replaceOp(op, recreate(rw, def, operands, op.getType()));
     return success();
   }
 };
