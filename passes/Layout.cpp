@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
+#include "mlir/IR/OwningOpRef.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/JSON.h"
@@ -322,17 +323,57 @@ struct HoistUnitReshapeThroughElementwise : OpRewritePattern<ReshapeOp> {
   }
 };
 
+/// The rewrites of this pass, applied to `func` until nothing changes.
+LogicalResult propagate(func::FuncOp func) {
+  RewritePatternSet patterns(func.getContext());
+  patterns.add<ConvolutionToChannelsLast, SinkPermuteThroughElementwise,
+               SinkPermuteThroughReduction<ReduceSumOp>,
+               SinkPermuteThroughReduction<ReduceMaxOp>, ComposePermutes,
+               PermuteOfUnitDimsToReshape, ComposeReshapes,
+               HoistUnitReshapeThroughElementwise>(func.getContext());
+  return applyPatternsGreedily(func, std::move(patterns));
+}
+
+/// Returned values that are views through a permute this pass made.
+SmallVector<OpOperand *> returnedLayouts(func::FuncOp func) {
+  auto viaLayoutPermute = [](Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<PermuteOp, ReshapeOp, BroadcastOp>(def))
+        return false;
+      if (def->hasAttr(kLayoutAttr))
+        return true;
+      v = def->getOperand(0);
+    }
+    return false;
+  };
+  SmallVector<OpOperand *> r;
+  func.walk([&](func::ReturnOp ret) {
+    for (OpOperand &operand : ret->getOpOperands())
+      if (viaLayoutPermute(operand.get()))
+        r.push_back(&operand);
+  });
+  return r;
+}
+
 struct GraphOptLayout : graphopt::impl::GraphOptLayoutBase<GraphOptLayout> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<ConvolutionToChannelsLast, SinkPermuteThroughElementwise,
-                 SinkPermuteThroughReduction<ReduceSumOp>,
-                 SinkPermuteThroughReduction<ReduceMaxOp>, ComposePermutes,
-                 PermuteOfUnitDimsToReshape, ComposeReshapes,
-                 HoistUnitReshapeThroughElementwise>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    func::FuncOp func = getOperation();
+    // Decide on a copy first: a graph that returns its activations (a
+    // training forward graph saves them for backward) would copy each back
+    // to NCHW, a strided pass that costs more than a convolution gains.
+    // Keep the layout only when there are at most half as many such copies
+    // as convolutions.
+    OwningOpRef<func::FuncOp> trial = func.clone();
+    if (failed(propagate(*trial)))
       return signalPassFailure();
-    materializeReturnedLayouts();
+    int64_t convolutions = 0;
+    trial->walk([&](ExternOp e) { convolutions += e.getCallee() == kChannelsLast; });
+    if (convolutions == 0 ||
+        2 * (int64_t)returnedLayouts(*trial).size() > convolutions)
+      return;
+    if (failed(propagate(func)))
+      return signalPassFailure();
+    materializeReturnedLayouts(func);
   }
 
   /// A returned value must have the layout the caller expects (contiguous
@@ -340,25 +381,13 @@ struct GraphOptLayout : graphopt::impl::GraphOptLayoutBase<GraphOptLayout> {
   /// their strides): one that is a view through a permute this pass made
   /// is copied (`cast` to its own type), which fusion turns into the kernel
   /// writing NCHW directly.
-  void materializeReturnedLayouts() {
-    auto viaLayoutPermute = [](Value v) {
-      while (Operation *def = v.getDefiningOp()) {
-        if (!isa<PermuteOp, ReshapeOp, BroadcastOp>(def))
-          return false;
-        if (def->hasAttr(kLayoutAttr))
-          return true;
-        v = def->getOperand(0);
-      }
-      return false;
-    };
-    getOperation().walk([&](func::ReturnOp ret) {
-      OpBuilder b(ret);
-      for (OpOperand &operand : ret->getOpOperands())
-        if (viaLayoutPermute(operand.get()))
-          operand.set(CastOp::create(b, ret.getLoc(), operand.get().getType(),
-                                     operand.get()));
-    });
-    getOperation().walk([](PermuteOp p) { p->removeAttr(kLayoutAttr); });
+  static void materializeReturnedLayouts(func::FuncOp func) {
+    for (OpOperand *operand : returnedLayouts(func)) {
+      OpBuilder b(operand->getOwner());
+      operand->set(CastOp::create(b, operand->getOwner()->getLoc(),
+                                  operand->get().getType(), operand->get()));
+    }
+    func.walk([](PermuteOp p) { p->removeAttr(kLayoutAttr); });
   }
 };
 

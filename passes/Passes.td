@@ -28,7 +28,13 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
 
     Between two convolutions the permutes meet and cancel, so the BatchNorm,
     ReLU and residual kernels there read and write NHWC. Other permutes are
-    left alone (attention's head transposes are not layout changes).
+    left alone (attention's head transposes are not layout changes). A value
+    the function returns through such a permute is copied back to NCHW (a
+    same-type `cast`): callers get eager's layout. The pass first runs on a
+    copy of the function and keeps the result only when those copies number
+    at most half the convolutions: a training forward graph returns its
+    activations for backward, and copying each would cost more than the
+    convolutions gain.
 
     Before:
     ```mlir

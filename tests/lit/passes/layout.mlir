@@ -60,19 +60,38 @@ func.func @residual_pool(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> te
 
 // A reduction that drops dims: sum over N, H, W of NHWC keeps only C.
 // Summing over H alone keeps (N, C, W) in NCHW order, which in NHWC is
-// (N, W, C): a permute restores it.
+// (N, W, C): a permute restores it, and the returned value is copied.
 // CHECK-LABEL: func.func @reductions_without_keepdim
 // CHECK: %[[Y:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"
-// CHECK-DAG: graphopt.reduce_sum %[[Y]] [0, 1, 2] : tensor<2x8x8x4xf32> to tensor<4xf32>
-// CHECK-DAG: %[[H:.*]] = graphopt.reduce_max %[[Y]] [1] : tensor<2x8x8x4xf32> to tensor<2x8x4xf32>
+// CHECK: %[[Z:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"(%[[Y]]
+// CHECK-DAG: graphopt.reduce_sum %[[Z]] [0, 1, 2] : tensor<2x8x8x4xf32> to tensor<4xf32>
+// CHECK-DAG: %[[H:.*]] = graphopt.reduce_max %[[Z]] [1] : tensor<2x8x8x4xf32> to tensor<2x8x4xf32>
 // CHECK-DAG: %[[HP:.*]] = graphopt.permute %[[H]] [0, 2, 1] : tensor<2x8x4xf32> to tensor<2x4x8xf32>
 // CHECK: %[[COPY:.*]] = graphopt.cast %[[HP]]
 // CHECK: return %{{.*}}, %[[COPY]]
-func.func @reductions_without_keepdim(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> (tensor<4xf32>, tensor<2x4x8xf32>) {
+func.func @reductions_without_keepdim(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %w2: tensor<4x4x3x3xf32>) -> (tensor<4xf32>, tensor<2x4x8xf32>) {
   %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
-  %s = graphopt.reduce_sum %y [0, 2, 3] : tensor<2x4x8x8xf32> to tensor<4xf32>
-  %m = graphopt.reduce_max %y [2] : tensor<2x4x8x8xf32> to tensor<2x4x8xf32>
+  %z = graphopt.extern "aten::convolution.default"(%y, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %s = graphopt.reduce_sum %z [0, 2, 3] : tensor<2x4x8x8xf32> to tensor<4xf32>
+  %m = graphopt.reduce_max %z [2] : tensor<2x4x8x8xf32> to tensor<2x4x8xf32>
   return %s, %m : tensor<4xf32>, tensor<2x4x8xf32>
+}
+
+// -----
+
+// A graph that returns its activations (a training forward graph saves them
+// for backward) would copy each back to NCHW: with more such copies than
+// half its convolutions, the layout is left as it is.
+// CHECK-LABEL: func.func @returns_its_activations
+// CHECK-NOT: channels_last
+// CHECK-NOT: graphopt.permute
+// CHECK: return
+func.func @returns_its_activations(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %w2: tensor<4x4x3x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) {
+  %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %r = graphopt.relu %y : tensor<2x4x8x8xf32>
+  %z = graphopt.extern "aten::convolution.default"(%r, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %s = graphopt.relu %z : tensor<2x4x8x8xf32>
+  return %r, %s : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
 }
 
 // -----
