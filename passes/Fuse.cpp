@@ -61,10 +61,6 @@ bool isFusibleProducer(Operation *op) {
   return isElementwise(op) || isa<PermuteOp, ConstantOp>(op) || isReduction(op);
 }
 
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
 struct Group {
   Operation *root;
   SmallVector<int64_t> domain; // iteration shape

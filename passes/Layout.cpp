@@ -34,10 +34,6 @@ constexpr llvm::StringLiteral kConvolution = "aten::convolution.default";
 constexpr llvm::StringLiteral kChannelsLast =
     "graphopt::convolution_channels_last.default";
 
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
 RankedTensorType withShape(Type t, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape,
                                cast<RankedTensorType>(t).getElementType());
@@ -47,13 +43,6 @@ SmallVector<int64_t> permuted(ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
   SmallVector<int64_t> r;
   for (int64_t p : perm)
     r.push_back(shape[p]);
-  return r;
-}
-
-SmallVector<int64_t> inverse(ArrayRef<int64_t> perm) {
-  SmallVector<int64_t> r(perm.size());
-  for (auto [i, p] : llvm::enumerate(perm))
-    r[p] = i;
   return r;
 }
 

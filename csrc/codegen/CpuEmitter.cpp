@@ -97,12 +97,7 @@ private:
                        hi)
              .str());
     ++depth;
-    for (std::string &i : inIdx)
-      if (i.empty())
-        i = n == 1 ? "0" : v;
-    if (shapeOf(r.input) == ArrayRef<int64_t>(domain) && r.dims.size() == 1 &&
-        r.dims[0] == (int64_t)domain.size() - 1)
-      rowVars.insert(v);
+    bindInnermost(r, inIdx, v);
     if (failed(accumulateInput(r, part, inIdx)))
       return failure();
     closeTo(depth - 1);
@@ -124,8 +119,6 @@ private:
     int opened = 0;
     Index inIdx = openReductionLoops(r, outIdx, "", opened,
                                      /*leaveInnermost=*/true);
-    bool rowReduction = shapeOf(r.input) == ArrayRef<int64_t>(domain) &&
-                        r.dims.size() == 1;
     int64_t n = shapeOf(r.input).back();
     int64_t main = n / kLanes * kLanes;
     std::string strip = "r" + std::to_string(counter++);
@@ -137,9 +130,7 @@ private:
     line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", lane, kLanes)
              .str());
     ++depth;
-    inIdx.back() = "(" + strip + " + " + lane + ")";
-    if (rowReduction)
-      rowVars.insert(inIdx.back());
+    bindInnermost(r, inIdx, "(" + strip + " + " + lane + ")");
     if (failed(accumulateInput(r, acc + "[" + lane + "]", inIdx)))
       return failure();
     closeTo(depth - 2);
@@ -149,9 +140,7 @@ private:
                          main, n)
                .str());
       ++depth;
-      inIdx.back() = rest;
-      if (rowReduction)
-        rowVars.insert(rest);
+      bindInnermost(r, inIdx, rest);
       if (failed(accumulateInput(r, acc + "[0]", inIdx)))
         return failure();
       closeTo(depth - 1);
@@ -218,9 +207,6 @@ private:
   LogicalResult emitColumnReduction(Operation *op) {
     static constexpr int64_t kStrip = 256;
     ReduceInfo r = reduceInfo(op);
-    // Each accumulator sums a whole column, one element at a time.
-    if (r.isSum && elemOf(r.input).isF32())
-      r.accTy = "double";
     ArrayRef<int64_t> inShape = shapeOf(r.input);
     ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
     int64_t inner = inShape.back();

@@ -1,5 +1,6 @@
 //===- KernelBody.cpp - scalar code of a kernel at one index --------------===//
 #include "csrc/codegen/KernelBody.h"
+#include "csrc/costmodel/CostModel.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -28,10 +29,6 @@ FailureOr<std::string> graphopt::cTypeOf(Type t) {
 
 std::string graphopt::storageTypeOf(Type t) {
   return t.isBF16() ? std::string("uint16_t") : *cTypeOf(t);
-}
-
-ArrayRef<int64_t> graphopt::shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
 }
 
 Type graphopt::elemOf(Value v) {
@@ -224,18 +221,6 @@ bool KernelBodyPrinter::onRow(const Index &idx) const {
          rowVars.contains(idx.back());
 }
 
-/// What recomputing an op costs, in simple-op units: a transcendental is
-/// a polynomial of about ten FMAs.
-static int opCost(Operation *op) {
-  if (isa<ConstantOp, BroadcastOp, PermuteOp>(op))
-    return 0;
-  if (isa<ExpOp, LogOp, TanhOp, ErfOp, SigmoidOp, PowOp>(op))
-    return 10;
-  if (isa<DivOp, SqrtOp, RsqrtOp>(op))
-    return 3;
-  return 1;
-}
-
 void KernelBodyPrinter::planRowStash(const Index &rowIdx) {
   static constexpr int64_t kMaxBytes = 64 << 10; // stays in L1/L2
   rowPrefix.assign(rowIdx.begin(), rowIdx.end() - 1);
@@ -260,7 +245,7 @@ void KernelBodyPrinter::planRowStash(const Index &rowIdx) {
   // also stores.
   auto cost = [&](const llvm::DenseSet<Value> &stashed) {
     llvm::DenseSet<Value> written;
-    int64_t total = 0;
+    double total = 0;
     for (ArrayRef<Value> pass : passes) {
       llvm::DenseSet<Value> seen, writtenHere;
       SmallVector<Value> work(pass);
@@ -275,7 +260,7 @@ void KernelBodyPrinter::planRowStash(const Index &rowIdx) {
         }
         if (isRowValue(v))
           continue;
-        total += opCost(op);
+        total += flopsPerElement(op);
         if (stashed.contains(v)) {
           total += 1; // the store
           writtenHere.insert(v);
@@ -292,20 +277,20 @@ void KernelBodyPrinter::planRowStash(const Index &rowIdx) {
   // Greedily from the last value back: a value is stashed when that makes
   // the passes cheaper, given what is stashed after it.
   llvm::DenseSet<Value> chosen;
-  int64_t best = cost(chosen);
+  double best = cost(chosen);
   int64_t slotBytes = domain.back() * 8;
   int64_t bytes = 0;
   SmallVector<Operation *> ops;
   for (Operation &op : body().without_terminator())
     ops.push_back(&op);
   for (Operation *op : llvm::reverse(ops)) {
-    if (op->getNumResults() != 1 || opCost(op) == 0 ||
+    if (op->getNumResults() != 1 || flopsPerElement(op) == 0 ||
         isa<ReduceSumOp, ReduceMaxOp>(op) ||
         shapeOf(op->getResult(0)) != ArrayRef<int64_t>(domain) ||
         bytes + slotBytes > kMaxBytes)
       continue;
     chosen.insert(op->getResult(0));
-    int64_t c = cost(chosen);
+    double c = cost(chosen);
     if (c < best) {
       best = c;
       bytes += slotBytes;
@@ -448,9 +433,6 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
                                             const std::string &innermostPragma,
                                             int &opened, bool leaveInnermost) {
   ArrayRef<int64_t> inShape = shapeOf(r.input);
-  bool rowReduction = inShape == ArrayRef<int64_t>(domain) &&
-                      r.dims.size() == 1 &&
-                      r.dims[0] == (int64_t)inShape.size() - 1;
   Index inIdx;
   int64_t outPos = 0;
   for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
@@ -465,7 +447,7 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
       continue;
     }
     std::string v = "r" + std::to_string(counter++);
-    if (rowReduction)
+    if (d == r.dims.back() && isRowPass(r))
       rowVars.insert(v);
     if (!innermostPragma.empty() && d == r.dims.back())
       line(innermostPragma);
@@ -477,6 +459,18 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
     inIdx.push_back(inShape[d] == 1 ? "0" : v);
   }
   return inIdx;
+}
+
+bool KernelBodyPrinter::isRowPass(const ReduceInfo &r) const {
+  return shapeOf(r.input) == ArrayRef<int64_t>(domain) && r.dims.size() == 1 &&
+         r.dims[0] == (int64_t)domain.size() - 1;
+}
+
+void KernelBodyPrinter::bindInnermost(const ReduceInfo &r, Index &inIdx,
+                                      const std::string &var) {
+  inIdx[r.dims.back()] = shapeOf(r.input)[r.dims.back()] == 1 ? "0" : var;
+  if (isRowPass(r))
+    rowVars.insert(var);
 }
 
 LogicalResult KernelBodyPrinter::accumulateInput(const ReduceInfo &r,

@@ -25,7 +25,6 @@ namespace graphopt {
 
 using Index = llvm::SmallVector<std::string>;
 
-llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
 mlir::Type elemOf(mlir::Value v);
 
 /// The static facts of a reduce_sum / reduce_max op.
@@ -92,6 +91,13 @@ protected:
   ReduceInfo reduceInfo(mlir::Operation *op) const;
   static std::string accumulate(const ReduceInfo &r, const std::string &acc,
                                 const std::string &x);
+  /// A reduction of exactly the innermost dim of a domain-shaped input: its
+  /// loop is a pass over the row.
+  bool isRowPass(const ReduceInfo &r) const;
+  /// Sets the innermost reduced dim's entry of `inIdx` (left empty by
+  /// openReductionLoops) to `var`, a loop index the caller opened over it;
+  /// for a row reduction, `var` then ranges over a whole row (row stash).
+  void bindInnermost(const ReduceInfo &r, Index &inIdx, const std::string &var);
   /// Opens one loop per reduced dim and returns the input index. With
   /// `leaveInnermost`, the innermost reduced dim's loop is left to the caller
   /// and its index entry is empty.

@@ -88,17 +88,10 @@ double opFlops(Operation *op) {
     return mm(b->getOperand(0), b->getResult(0));
   if (auto a = dyn_cast<AddmmOp>(op))
     return mm(a->getOperand(1), a->getResult(0)) + 2 * numElements(a->getResult(0));
-  double perElement = llvm::TypeSwitch<Operation *, double>(op)
-                          .Case<ExpOp, LogOp>([](auto) { return 8.0; })
-                          .Case<TanhOp, SigmoidOp>([](auto) { return 10.0; })
-                          .Case<ErfOp>([](auto) { return 12.0; })
-                          .Case<PowOp>([](auto) { return 16.0; })
-                          .Case<SqrtOp, RsqrtOp, DivOp>([](auto) { return 2.0; })
-                          .Default([](Operation *) { return 1.0; });
   double n = 0;
   for (Value r : op->getResults())
     n += numElements(r);
-  return perElement * n;
+  return flopsPerElement(op) * n;
 }
 
 std::string shortName(Operation *op) { return op->getName().stripDialect().str(); }
@@ -244,6 +237,18 @@ std::optional<std::string> eagerTag(Location loc) {
 }
 
 } // namespace
+
+double graphopt::flopsPerElement(Operation *op) {
+  if (isView(op) || isa<ConstantOp>(op))
+    return 0;
+  return llvm::TypeSwitch<Operation *, double>(op)
+      .Case<ExpOp, LogOp>([](auto) { return 8.0; })
+      .Case<TanhOp, SigmoidOp>([](auto) { return 10.0; })
+      .Case<ErfOp>([](auto) { return 12.0; })
+      .Case<PowOp>([](auto) { return 16.0; })
+      .Case<SqrtOp, RsqrtOp, DivOp>([](auto) { return 2.0; })
+      .Default([](Operation *) { return 1.0; });
+}
 
 PlanCost graphopt::costOfSteps(func::FuncOp func, const Target &target) {
   PlanCost p;

@@ -45,6 +45,12 @@ struct PlanCost {
   std::string dtype = "f32"; // the element type of the contractions, for MFU
 };
 
+/// FLOPs per result element of an elementwise op, as graphopt's kernels
+/// compute it (transcendentals are polynomials of several multiply-adds);
+/// 0 for views and constants. Also what the CPU emitter weighs recomputing
+/// a value against storing it (the row stash).
+double flopsPerElement(mlir::Operation *op);
+
 /// One step per op of `func`, in order: a fused function's plan, or an
 /// unfused function with every op its own kernel.
 PlanCost costOfSteps(mlir::func::FuncOp func, const Target &target);

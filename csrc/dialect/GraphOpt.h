@@ -27,6 +27,11 @@ class Elementwise
 
 namespace graphopt {
 
+/// The static shape of a ranked tensor value.
+inline llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
+  return llvm::cast<mlir::RankedTensorType>(v.getType()).getShape();
+}
+
 /// True for ops with the Elementwise trait.
 inline bool isElementwise(mlir::Operation *op) {
   return op->hasTrait<OpTrait::Elementwise>();

@@ -136,17 +136,14 @@ SmallVector<int64_t> graphopt::kernelDomain(Block &body) {
   // The output shape every other output equals or is the row shape of
   // (shapes, not sizes, decide: empty tensors have equal sizes).
   ValueRange outputs = body.getTerminator()->getOperands();
-  auto shape = [](Value v) {
-    return cast<RankedTensorType>(v.getType()).getShape();
-  };
   for (Value candidate : outputs)
     if (llvm::all_of(outputs, [&](Value v) {
-          return shape(v) == shape(candidate) ||
-                 isRowShape(shape(v), shape(candidate));
+          return shapeOf(v) == shapeOf(candidate) ||
+                 isRowShape(shapeOf(v), shapeOf(candidate));
         }))
-      return SmallVector<int64_t>(shape(candidate));
+      return SmallVector<int64_t>(shapeOf(candidate));
   return outputs.empty() ? SmallVector<int64_t>()
-                         : SmallVector<int64_t>(shape(outputs.front()));
+                         : SmallVector<int64_t>(shapeOf(outputs.front()));
 }
 
 bool graphopt::isRowReduction(Operation *op, ArrayRef<int64_t> domain) {

@@ -106,7 +106,8 @@ class CompiledGraph:
         if kind in ("matmul", "bmm", "addmm"):
             out = outs[0]
             make = self._buffer(out)
-            arena = self.values[out]["storage"] == "arena" or isinstance(make, _Recycler)
+            # torch.mm(..., out=) into the arena or a reused output buffer.
+            into = self.values[out]["storage"] == "arena" or isinstance(make, _Recycler)
             if kind == "addmm":
                 beta, alpha = step["beta"], step["alpha"]
                 op = lambda a, o=None: torch.addmm(*a, beta=beta, alpha=alpha, out=o)
@@ -115,7 +116,7 @@ class CompiledGraph:
                 op = lambda a, o=None: f(*a, out=o)
 
             def run(env):
-                env[out] = op([env[i] for i in ins], make() if arena else None)
+                env[out] = op([env[i] for i in ins], make() if into else None)
             return run
         if kind == "reshape":
             shape = step["shape"]
