@@ -192,10 +192,11 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.ops.push_back(shortName(op));
     s.flops = opFlops(op);
   }
-  // Kernels and contractions write graph outputs into buffers the runtime
-  // reuses once the caller lets go of them (executor._Recycler); torch
-  // allocates extern results anew on every call.
-  if (s.launches && s.bytesWritten > 0 && !isa<KernelOp>(op) && !contraction)
+  // Kernels and matmuls write graph outputs into buffers the runtime reuses
+  // once the caller lets go of them (executor._Recycler); torch allocates
+  // extern results (convolutions included) anew on every call.
+  if (s.launches && s.bytesWritten > 0 &&
+      !isa<KernelOp, MatmulOp, BatchMatmulOp, AddmmOp>(op))
     for (unsigned i = 0; i < op->getNumResults(); ++i)
       addFresh(s, op, i, t);
   StringRef dtype = "f32";

@@ -165,3 +165,20 @@ def test_graphopt_log_rejects_a_bad_level():
     env = dict(os.environ, GRAPHOPT_LOG="chatty")
     proc = subprocess.run([sys.executable, "-c", "import graphopt"], env=env, capture_output=True, text=True)
     assert proc.returncode != 0 and "GRAPHOPT_LOG='chatty'" in proc.stderr
+
+
+def test_first_touch_is_charged_to_extern_results_not_to_reused_kernel_outputs(tmp_path):
+    # torch allocates a convolution's result on every call; graphopt's kernel
+    # writes its output into a buffer the runtime reuses (executor._Recycler).
+    target = tmp_path / "cpu.json"
+    target.write_text(json.dumps({
+        "name": "test-cpu", "matmul_flops": {"f32": 1e11}, "vector_flops": 1e11,
+        "memory_bandwidth": 2e10, "fresh_alloc_bandwidth": 4e9,
+        "fresh_alloc_threshold": 1 << 20}))
+    m = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU()).eval()
+    with torch.no_grad():
+        torch.compile(m, backend="graphopt", options={"targets": [str(target)]})(
+            torch.randn(8, 3, 64, 64))
+    steps = graphopt.compiled_graphs()[-1].cost[0]["steps"]
+    fresh = {s["kind"]: s["fresh_bytes"] for s in steps if s["kind"] in ("extern", "kernel")}
+    assert fresh == {"extern": 8 * 16 * 64 * 64 * 4, "kernel": 0}
