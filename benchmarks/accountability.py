@@ -5,19 +5,23 @@ each step of it, next to what the model predicted.
 
     python benchmarks/accountability.py                  # every workload
     python benchmarks/accountability.py -w mlp --scale 0.25 --json out.json
+    python benchmarks/accountability.py --kernels       # and every step vs its roof
 
 Each workload runs in a fresh process (as a user's job would: the cost of
 fresh memory, for one, depends on what the process did before). Prints, per
 workload, the predicted and the measured speedup, and at the end
 the mean absolute percentage error (MAPE) of the predicted speedups and of
 the predicted graph times, and the Spearman rank correlation between
-predicted and measured step times.
+predicted and measured step times. Last, each step against its roofline on
+this machine (the cost model's max(FLOPs / peak, bytes / copy bandwidth) over
+the measured time): how many memory-bound kernels reach 70% of copy bandwidth.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +58,9 @@ def account(workload, scale: float, repeat: int) -> dict:
             continue
         cost = stats.cost[0]
         measured = measure_graph(stats, repeat)
-        steps = [(p["predicted_s"], m["measured_s"], p["name"])
+        steps = [{"name": p["name"], "kind": p["kind"], "bound": p["bound"], "flops": p["flops"],
+                  "bytes": p["bytes_read"] + p["bytes_written"], "roof_s": p["roof_s"],
+                  "predicted_s": p["predicted_s"], "measured_s": m["measured_s"]}
                  for p, m in zip(cost["steps"], measured["steps"]) if p["launches"]]
         graphs.append({"graph": stats.name, "predicted_eager_s": cost["eager"]["time_s"],
                        "predicted_s": cost["compiled"]["time_s"], "measured_s": measured["compiled_s"],
@@ -70,12 +76,51 @@ def account(workload, scale: float, repeat: int) -> dict:
             "measured_speedup": timed["speedup"]}
 
 
+def roof_report(rows: list[dict], target: dict, every: bool) -> dict:
+    """Each kernel's measured time against its roofline on this machine
+    (bytes / copy bandwidth when memory-bound, FLOPs / graphopt's vector-math
+    rate when compute-bound; contractions against GEMM FLOP/s). Prints the
+    memory-bound kernels' summary, and with `every` one line per step."""
+    print(f"\nKernels against the roof (copy {target['memory_bandwidth'] / 1e9:.1f} GB/s, "
+          f"vector math {target['vector_flops'] / 1e9:.1f} GFLOP/s, "
+          f"GEMM f32 {target['matmul_flops']['f32'] / 1e9:.0f} GFLOP/s):")
+    memory = []
+    for r in rows:
+        for g in r["graphs"]:
+            for s in g["steps"]:
+                s["of_roof"] = s["roof_s"] / s["measured_s"] if s["measured_s"] > 0 else 0.0
+                if every:
+                    unit = (f"{s['bytes'] / s['measured_s'] / 1e9:7.1f} GB/s" if s["bound"] == "memory"
+                            else f"{s['flops'] / s['measured_s'] / 1e9:7.1f} GFLOP/s")
+                    print(f"  {r['workload']:<17} {s['name']:<36} {s['kind']:<7} {s['bound']:<8}"
+                          f" {s['measured_s'] * 1e3:9.3f} ms {unit:>16} {s['of_roof']:6.0%} of roof")
+                if s["kind"] == "kernel" and s["bound"] == "memory":
+                    memory.append(s)
+    if not memory:
+        return {}
+    time = sum(s["measured_s"] for s in memory)
+    fast = [s for s in memory if s["of_roof"] >= 0.7]
+    weighted = sum(s["roof_s"] for s in memory) / time
+    summary = {"kernels": len(memory), "at_least_70pct": len(fast),
+               "time_at_least_70pct": sum(s["measured_s"] for s in fast) / time,
+               "time_weighted_of_roof": weighted,
+               "median_of_roof": statistics.median(s["of_roof"] for s in memory)}
+    print(f"memory-bound kernels: {len(memory)}; {len(fast)} at >= 70% of copy bandwidth "
+          f"({summary['time_at_least_70pct']:.0%} of their time); time-weighted {weighted:.0%} of roof, "
+          f"median {summary['median_of_roof']:.0%}")
+    slowest = sorted(memory, key=lambda s: s["roof_s"] - s["measured_s"])[:5]
+    print("most time lost to the roof: " + "; ".join(
+        f"{s['name']} {s['measured_s'] * 1e3:.2f} ms at {s['of_roof']:.0%}" for s in slowest))
+    return summary
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-w", "--workloads", default=",".join(w.name for w in WORKLOADS))
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("-r", "--repeat", type=int, default=20)
     p.add_argument("--json", help="write every row here")
+    p.add_argument("--kernels", action="store_true", help="print every step against its roofline")
     p.add_argument("--keep-calibration", action="store_true",
                    help="use the cached host-cpu target instead of measuring the machine again first")
     p.add_argument("--child", help=argparse.SUPPRESS)  # one workload, JSON on stdout
@@ -105,11 +150,12 @@ def main() -> None:
         "graphs": len(graphs),
         "graph_time_mape_pct": mape([g["predicted_s"] for g in graphs], [g["measured_s"] for g in graphs]),
         "steps": len(steps),
-        "step_time_spearman": spearman([s[0] for s in steps], [s[1] for s in steps]),
+        "step_time_spearman": spearman([s["predicted_s"] for s in steps], [s["measured_s"] for s in steps]),
     }
     print(f"\n{summary['workloads']} workloads: predicted-speedup MAPE {summary['speedup_mape_pct']:.1f}%; "
           f"{summary['graphs']} graphs: graph-time MAPE {summary['graph_time_mape_pct']:.1f}%; "
           f"{summary['steps']} steps: step-time Spearman {summary['step_time_spearman']:.3f}")
+    summary["memory_bound_kernels"] = roof_report(rows, target, args.kernels)
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
 

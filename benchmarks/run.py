@@ -11,7 +11,9 @@ runs every contender once in a shuffled order; we report the median time, the
 p10-p90 spread and the median of the per-round paired ratio t_eager / t.
 Cold compile runs in a fresh process with empty caches (compile + first call,
 minus eager's first call); warm compile in a second fresh process reusing them.
-Peak memory is the peak RSS (VmHWM) of that fresh process after three calls.
+Memory, in that fresh process: the peak RSS growth over the RSS just before
+the first call, during the first call (compile included) and during three
+steady-state calls after it (the peak is reset in between).
 """
 from __future__ import annotations
 
@@ -142,28 +144,44 @@ def steady_state(workload, scale: float, rounds: int, kinds: list[str]) -> dict:
     return result
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM; unlike ru_maxrss it does not carry the
-    parent's peak across fork + exec)."""
+def _rss_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process; VmHWM, unlike ru_maxrss,
+    does not carry the parent's peak across fork + exec."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def _reset_peak_rss() -> bool:
+    """Resets VmHWM to the current RSS (Linux >= 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def _child(args) -> None:
     """Fresh-process measurement of one contender: time of the first call
-    (compile included) and the peak RSS after three calls."""
+    (compile included), and the peak RSS growth over the RSS before that call,
+    during it and during three steady-state calls."""
     torch.set_num_threads(2)
     workload = BY_NAME[args.child_workload]
     model, inputs = workload.make(args.scale)
     start = time.perf_counter()
     fn = make_contender(args.child_kind, workload, model, inputs)
+    before = _rss_mb("VmRSS")
     fn()
     first = time.perf_counter() - start
-    for _ in range(2):
-        fn()
-    print(json.dumps({"first_call_s": first, "peak_rss_mb": _peak_rss_mb()}))
+    first_peak = _rss_mb("VmHWM") - before
+    steady_peak = None
+    if _reset_peak_rss():
+        for _ in range(3):
+            fn()
+        steady_peak = _rss_mb("VmHWM") - before
+    print(json.dumps({"first_call_s": first, "first_call_rss_mb": first_peak,
+                      "steady_rss_mb": steady_peak}))
 
 
 def fresh_process(workload: str, kind: str, scale: float, env: dict) -> dict:
@@ -179,7 +197,8 @@ def compile_times(workload, scale: float, kinds: list[str]) -> dict:
     """Cold and warm compile time (first call minus eager's first call, each in
     a fresh process) and peak RSS per contender."""
     eager = fresh_process(workload.name, "eager", scale, dict(os.environ))
-    result = {"eager": {"peak_rss_mb": eager.get("peak_rss_mb")}}
+    memory = ("first_call_rss_mb", "steady_rss_mb")
+    result = {"eager": {k: eager.get(k) for k in memory}}
     base = eager.get("first_call_s", 0.0)
     for kind in kinds:
         if kind == "eager":
@@ -192,7 +211,7 @@ def compile_times(workload, scale: float, kinds: list[str]) -> dict:
         result[kind] = {
             "cold_s": cold["first_call_s"] - base if "first_call_s" in cold else None,
             "warm_s": warm["first_call_s"] - base if "first_call_s" in warm else None,
-            "peak_rss_mb": warm.get("peak_rss_mb"), "error": cold.get("error")}
+            **{k: warm.get(k) for k in memory}, "error": cold.get("error")}
     return result
 
 
@@ -239,14 +258,17 @@ def main() -> None:
             c = comp.get(kind, {})
             cold = f"{c['cold_s']:.1f}" if c.get("cold_s") is not None else "-"
             warm = f"{c['warm_s']:.2f}" if c.get("warm_s") is not None else "-"
-            mem = f"{c['peak_rss_mb']:.0f}" if c.get("peak_rss_mb") is not None else "-"
+            mem1, mem = (f"{c[k]:.0f}" if c.get(k) is not None else "-"
+                         for k in ("first_call_rss_mb", "steady_rss_mb"))
             rows.append((name, kind, f"{r['median_ms']:.1f}", f"{r['p10_ms']:.1f}-{r['p90_ms']:.1f}",
-                         f"{r['speedup']:.2f}x", cold, warm, mem))
+                         f"{r['speedup']:.2f}x", cold, warm, mem1, mem))
             print(f"  {kind:<18} {r['median_ms']:9.1f} ms  [{r['p10_ms']:.1f}-{r['p90_ms']:.1f}]"
-                  f"  {r['speedup']:5.2f}x eager  cold {cold} s  warm {warm} s  peak {mem} MB", flush=True)
+                  f"  {r['speedup']:5.2f}x eager  cold {cold} s  warm {warm} s"
+                  f"  RSS +{mem1} MB first call, +{mem} MB steady", flush=True)
     load1 = os.getloadavg()
     header = ("| workload | contender | median ms | p10-p90 ms | speedup vs eager | cold compile s "
-              "| warm compile s | peak RSS MB |\n|---|---|---|---|---|---|---|---|")
+              "| warm compile s | RSS growth first call MB | RSS growth steady MB |\n"
+              "|---|---|---|---|---|---|---|---|---|")
     table = "\n".join([header] + ["| " + " | ".join(r) + " |" for r in rows])
     print(f"\nload average at start {load0[0]:.2f}, at end {load1[0]:.2f}\n")
     print(table)
@@ -257,8 +279,10 @@ def main() -> None:
             "process on the same inputs, outputs checked against eager first, then rounds in a\n"
             "shuffled order; the speedup is the median of the per-round ratio t_eager / t.\n"
             "Cold compile: a fresh process with empty caches, compile + first call minus eager's\n"
-            "first call; warm: a second fresh process reusing the caches. Peak RSS: that fresh\n"
-            "process after three calls. Workloads: `benchmarks/workloads.py`.\n\n"
+            "first call; warm: a second fresh process reusing the caches. RSS growth: in that\n"
+            "warm process, the peak RSS over the RSS just before the first call, during the first\n"
+            "call (compile included) and during three steady-state calls after it.\n"
+            "Workloads: `benchmarks/workloads.py`.\n\n"
             f"Measured with `python benchmarks/run.py -r {args.rounds} --scale {args.scale}` on "
             f"{machine()}; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end.\n\n"
             f"{table}\n")

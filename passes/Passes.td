@@ -113,6 +113,12 @@ def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
     Function arguments, returned values (and everything aliasing them),
     extern results and standalone constants are not placed in the arena.
 
+    In place: a pointwise kernel (elementwise ops and constants only) writes
+    an output into the buffer of an input that dies there, of the same shape
+    and byte size, whose storage has one arena buffer and is not passed again
+    through a view. The kernel gets `graphopt.in_place` (per output, the
+    input it overwrites, or -1); the emitters drop `__restrict` on that pair.
+
     The plan is recorded as attributes: `graphopt.arena_offsets` on each op
     (one entry per result, -1 for results outside the arena) and
     `graphopt.arena_size` / `graphopt.naive_size` on the function (naive is
@@ -122,6 +128,8 @@ def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
     %0 = graphopt.kernel (...) {graphopt.arena_offsets = array<i64: 0>} ...
     %1 = graphopt.matmul %0, %w {graphopt.arena_offsets = array<i64: 4096>} ...
     %2 = graphopt.kernel (%1) {graphopt.arena_offsets = array<i64: 0>} ...
+    %3 = graphopt.kernel (%1) {graphopt.arena_offsets = array<i64: 4096>,
+                               graphopt.in_place = array<i64: 0>} ...
     ```
   }];
   let options = [

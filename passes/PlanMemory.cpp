@@ -9,8 +9,12 @@
 //   3. A storage set is live from its first definition to its last use. Sets
 //      holding a function argument's or a returned value's storage stay out
 //      of the arena: the caller owns those.
-//   4. Buffers created by kernels and contractions get a request each, with
-//      their set's interval; planMemory() packs them.
+//   4. In place: a pointwise kernel's output takes the buffer of an input
+//      read at the same index that dies at the kernel (same byte size, one
+//      arena owner, nothing else aliasing it): their sets merge.
+//   5. Buffers created by kernels and contractions get a request each, with
+//      their set's interval; planMemory() packs them. Outputs written in
+//      place get their input's offset.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/MemoryPlanner.h"
@@ -37,6 +41,57 @@ constexpr int64_t kMaxArenaBytes = int64_t(1) << 60;
 /// Ops whose results are fresh buffers the runtime takes from the arena.
 bool ownsStorage(Operation *op) {
   return isa<KernelOp, MatmulOp, BatchMatmulOp, AddmmOp>(op);
+}
+
+/// A storage set's live interval (steps, inclusive) and whether the caller
+/// owns it (a function argument or a returned value is in it).
+struct SetInfo {
+  int64_t start = INT64_MAX, end = -1;
+  bool external = false;
+};
+
+/// Per output of `kernel`, the input whose buffer it can overwrite, or -1.
+/// The body must be pointwise, so each output element is computed from the
+/// inputs' elements at its own index, all loaded before it is stored
+/// (KernelBodyPrinter::storeOutputs). The input: of the output's shape and
+/// byte size, its set's only arena buffer, dead after this kernel, and not
+/// passed to the kernel a second time through a view of another shape.
+SmallVector<int64_t> inPlaceInputs(KernelOp kernel, int64_t step,
+                                   llvm::EquivalenceClasses<Value> &sets,
+                                   DenseMap<Value, SetInfo> &info,
+                                   const DenseMap<Value, Value> &ownerOf) {
+  Operation *op = kernel;
+  SmallVector<int64_t> inPlace(op->getNumResults(), -1);
+  Block &body = kernel.getBody().front();
+  if (!isPointwiseBody(body))
+    return inPlace;
+  // Row-shaped outputs are stored once per row, before the row's loop reads
+  // the inputs: only outputs of the iteration shape qualify.
+  SmallVector<int64_t> domain = kernelDomain(body);
+  llvm::SmallDenseSet<Value> taken;
+  for (auto [ri, r] : llvm::enumerate(op->getResults())) {
+    Value rLeader = sets.getLeaderValue(r);
+    if (shapeOf(r) != ArrayRef<int64_t>(domain) || info[rLeader].external ||
+        !ownerOf.lookup(rLeader))
+      continue;
+    for (auto [xi, x] : llvm::enumerate(op->getOperands())) {
+      Value xLeader = sets.getLeaderValue(x);
+      const SetInfo &xs = info[xLeader];
+      if (taken.contains(xLeader) || xs.external || xs.end != step ||
+          !ownerOf.lookup(xLeader) || shapeOf(x) != shapeOf(r) ||
+          checkedByteSize(x.getType()) != checkedByteSize(r.getType()))
+        continue;
+      bool viewedOtherwise = llvm::any_of(op->getOperands(), [&](Value y) {
+        return y != x && sets.getLeaderValue(y) == xLeader;
+      });
+      if (viewedOtherwise)
+        continue;
+      taken.insert(xLeader);
+      inPlace[ri] = xi;
+      break;
+    }
+  }
+  return inPlace;
 }
 
 class PlanMemoryPass : public graphopt::impl::GraphOptPlanMemoryBase<PlanMemoryPass> {
@@ -70,10 +125,6 @@ public:
     }
 
     // 3. Live interval and ownership per set leader.
-    struct SetInfo {
-      int64_t start = INT64_MAX, end = -1;
-      bool external = false;
-    };
     DenseMap<Value, SetInfo> info;
     for (BlockArgument arg : block.getArguments())
       info[sets.getLeaderValue(arg)].external = true;
@@ -94,7 +145,43 @@ public:
       }
     }
 
-    // 4. Requests and packing.
+    // 4. In place. The arena owner of each set (null when several).
+    DenseMap<Value, Value> ownerOf;
+    for (Operation &op : block)
+      if (ownsStorage(&op))
+        for (Value r : op.getResults()) {
+          auto [it, fresh] = ownerOf.try_emplace(sets.getLeaderValue(r), r);
+          if (!fresh)
+            it->second = Value();
+        }
+    DenseMap<Value, Value> writtenOver; // output -> the owner whose bytes it takes
+    for (Operation &op : block) {
+      auto kernel = dyn_cast<KernelOp>(op);
+      if (!kernel)
+        continue;
+      SmallVector<int64_t> inPlace = inPlaceInputs(kernel, step[&op], sets,
+                                                   info, ownerOf);
+      if (llvm::all_of(inPlace, [](int64_t i) { return i < 0; }))
+        continue;
+      for (auto [r, in] : llvm::zip(op.getResults(), inPlace)) {
+        if (in < 0)
+          continue;
+        Value x = op.getOperand(in);
+        Value owner = ownerOf.lookup(sets.getLeaderValue(x));
+        SetInfo merged = info[sets.getLeaderValue(x)];
+        const SetInfo &out = info[sets.getLeaderValue(r)];
+        merged.start = std::min(merged.start, out.start);
+        merged.end = std::max(merged.end, out.end);
+        sets.unionSets(x, r);
+        Value leader = sets.getLeaderValue(x);
+        info[leader] = merged;
+        ownerOf[leader] = owner;
+        writtenOver[r] = owner;
+      }
+      op.setAttr(kInPlaceAttr, DenseI64ArrayAttr::get(ctx, inPlace));
+    }
+
+    // 5. Requests and packing.
     std::vector<BufferRequest> requests;
     SmallVector<Value> planned;
     int64_t naive = 0;
@@ -113,6 +200,8 @@ public:
                               "(dynamic, not a number type, or over 2^60 bytes)";
           return signalPassFailure();
         }
+        if (writtenOver.count(r))
+          continue;
         requests.push_back({*bytes, si.start, si.end});
         planned.push_back(r);
       }
@@ -122,6 +211,10 @@ public:
     DenseMap<Value, int64_t> offsetOf;
     for (auto [v, off] : llvm::zip(planned, plan.offsets))
       offsetOf[v] = off;
+    for (Operation &op : block) // in order: a chain of in-place outputs
+      for (Value r : op.getResults())
+        if (Value owner = writtenOver.lookup(r))
+          offsetOf[r] = offsetOf.lookup(owner);
     for (Operation &op : block) {
       if (!ownsStorage(&op))
         continue;

@@ -187,15 +187,8 @@ private:
     scopes.emplace_back();
     std::string flat =
         rank ? llvm::formatv("o * {0} + i{1}", inner, rank - 1).str() : "0";
-    for (auto [i, v] : llvm::enumerate(yield().getValues())) {
-      if (isRowValue(v))
-        continue;
-      FailureOr<std::string> val = eval(v, idx);
-      if (failed(val))
-        return failure();
-      line(llvm::formatv("out{0}[{1}] = {2};", i, flat, store(elemOf(v), *val))
-               .str());
-    }
+    if (failed(storeOutputs(idx, flat)))
+      return failure();
     scopes.clear();
     closeTo(1);
     return success();

@@ -119,9 +119,7 @@ private:
     };
     return llvm::all_of(body().getArguments(), f32OfDomain) &&
            llvm::all_of(yield().getValues(), f32OfDomain) &&
-           llvm::all_of(body().without_terminator(), [](Operation &op) {
-             return isElementwise(&op) || isa<ConstantOp>(op);
-           });
+           isPointwiseBody(body());
   }
 
   std::string loadArg(BlockArgument arg, const Index &idx) override {
@@ -195,19 +193,6 @@ private:
     for (int64_t d : shape)
       n *= d;
     return n;
-  }
-
-  LogicalResult storeOutputs(const Index &idx, const std::string &flat) {
-    for (auto [i, v] : llvm::enumerate(yield().getValues())) {
-      if (isRowValue(v))
-        continue;
-      FailureOr<std::string> val = eval(v, idx);
-      if (failed(val))
-        return failure();
-      line(llvm::formatv("out{0}[{1}] = {2};", i, flat, store(elemOf(v), *val))
-               .str());
-    }
-    return success();
   }
 
   LogicalResult emitFlat(int64_t &blocks) {

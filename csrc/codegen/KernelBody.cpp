@@ -83,15 +83,30 @@ KernelBodyPrinter::prepare(StringRef restrictKeyword) {
                 "f32/f64/bf16/int/bool elements, got "
              << v.getType();
 
+  // An output written in place of an input (graphopt-plan-memory's
+  // graphopt.in_place: per output, the input whose buffer it takes, or -1)
+  // aliases it: neither pointer is restrict.
+  llvm::SmallDenseSet<int64_t> aliasedIn, aliasedOut;
+  if (auto inPlace = kernel->getAttrOfType<DenseI64ArrayAttr>(kInPlaceAttr))
+    for (auto [out, in] : llvm::enumerate(inPlace.asArrayRef()))
+      if (in >= 0) {
+        aliasedIn.insert(in);
+        aliasedOut.insert(out);
+      }
+  auto qualifier = [&](bool aliased) {
+    return aliased ? std::string() : restrictKeyword.str() + " ";
+  };
   SmallVector<std::string> params;
   for (auto [i, arg] : llvm::enumerate(body().getArguments())) {
     argName[arg] = "in" + std::to_string(i);
     params.push_back("const " + storageTypeOf(elemOf(arg)) + " *" +
-                     restrictKeyword.str() + " in" + std::to_string(i));
+                     qualifier(aliasedIn.contains(i)) + "in" +
+                     std::to_string(i));
   }
   for (auto [i, v] : llvm::enumerate(yield().getValues()))
-    params.push_back(storageTypeOf(elemOf(v)) + " *" + restrictKeyword.str() +
-                     " out" + std::to_string(i));
+    params.push_back(storageTypeOf(elemOf(v)) + " *" +
+                     qualifier(aliasedOut.contains(i)) + "out" +
+                     std::to_string(i));
   return params;
 }
 
@@ -119,6 +134,22 @@ LogicalResult KernelBodyPrinter::emitRowValues(const Index &rowIdx,
   }
   if (opened)
     closeTo(depth - 1);
+  return success();
+}
+
+LogicalResult KernelBodyPrinter::storeOutputs(const Index &idx,
+                                              const std::string &flat) {
+  SmallVector<std::pair<size_t, std::string>> stores;
+  for (auto [i, v] : llvm::enumerate(yield().getValues())) {
+    if (isRowValue(v))
+      continue;
+    FailureOr<std::string> val = eval(v, idx);
+    if (failed(val))
+      return failure();
+    stores.push_back({i, store(elemOf(v), *val)});
+  }
+  for (auto &[i, val] : stores)
+    line(llvm::formatv("out{0}[{1}] = {2};", i, flat, val).str());
   return success();
 }
 

@@ -153,6 +153,11 @@ protected:
   mlir::LogicalResult emitRowValues(const Index &rowIdx, const std::string &row,
                                     const std::string &guard);
 
+  /// Evaluates every output of the iteration shape at `idx`, then stores
+  /// them at flat index `flat`: no store precedes a load, so an output may
+  /// share its buffer with an input read at the same index (in place).
+  mlir::LogicalResult storeOutputs(const Index &idx, const std::string &flat);
+
   /// The largest reduction factor (input / output elements) in the body.
   int64_t reductionWork();
   /// Reductions that keep the input's innermost dim (column sums).

@@ -143,7 +143,8 @@ void predict(StepCost &s, const Target &t, bool contraction, StringRef dtype) {
   double peak = contraction ? t.matmulPeak(dtype) : t.vectorFlops;
   double compute = s.flops / peak, memory = s.bytes() / t.memoryBandwidth;
   s.computeBound = compute > memory;
-  s.predictedS = std::max(compute, memory) + t.launchOverheadS;
+  s.roofS = std::max(compute, memory);
+  s.predictedS = s.roofS + t.launchOverheadS;
   if (t.freshAllocBandwidth > 0)
     s.predictedS += s.freshBytes / t.freshAllocBandwidth;
 }
@@ -344,6 +345,7 @@ llvm::json::Value graphopt::costJson(const Target &t, const PlanCost &eager,
                            {"intensity", s.intensity()},
                            {"bound", s.computeBound ? "compute" : "memory"},
                            {"launches", s.launches},
+                           {"roof_s", s.roofS},
                            {"predicted_s", s.predictedS}});
   }
   double peak = t.matmulPeak(compiled.dtype);

@@ -33,6 +33,10 @@ struct StepCost {
   bool launches = true; // views cost nothing and launch nothing
   bool computeBound = false;
   double predictedS = 0;
+  /// The roofline alone: max(FLOPs / peak, bytes / bandwidth), without
+  /// launch overhead or first touch. Measured time over it says how close
+  /// a kernel runs to what the machine allows.
+  double roofS = 0;
 
   double bytes() const { return bytesRead + bytesWritten; }
   double intensity() const { return bytes() > 0 ? flops / bytes() : 0; }

@@ -62,6 +62,15 @@ bool isRowShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
 /// others equal or are the row shape of (the first output's if none is).
 llvm::SmallVector<int64_t> kernelDomain(mlir::Block &body);
 
+/// On a kernel, set by graphopt-plan-memory: per output, the index of the
+/// input whose buffer it overwrites (in place), or -1.
+constexpr llvm::StringLiteral kInPlaceAttr = "graphopt.in_place";
+
+/// True if a kernel body holds only elementwise ops and constants: every
+/// value of the iteration shape is read at exactly the index being written
+/// (no permute or reduction reads another element).
+bool isPointwiseBody(mlir::Block &body);
+
 /// The C name of kernel `index` of function `function`: what the emitters
 /// define, the launch plan calls and the cost model reports.
 std::string kernelSymbol(llvm::StringRef function, unsigned index);

@@ -132,6 +132,12 @@ bool graphopt::isRowShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
          shape.drop_back() == domain.drop_back();
 }
 
+bool graphopt::isPointwiseBody(Block &body) {
+  return llvm::all_of(body.without_terminator(), [](Operation &op) {
+    return isElementwise(&op) || isa<ConstantOp>(op);
+  });
+}
+
 SmallVector<int64_t> graphopt::kernelDomain(Block &body) {
   // The output shape every other output equals or is the row shape of
   // (shapes, not sizes, decide: empty tensors have equal sizes).

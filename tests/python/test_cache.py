@@ -134,12 +134,12 @@ def test_cli_cache_info_and_clear(cache):
 
 def test_compiler_runs_without_a_shell(cache, monkeypatch):
     calls = []
-    real_run = subprocess.run
+    real_popen = subprocess.Popen
 
     def spy(cmd, *a, **k):
         calls.append((cmd, k.get("shell", False)))
-        return real_run(cmd, *a, **k)
-    monkeypatch.setattr(cpp_compiler.subprocess, "run", spy)
+        return real_popen(cmd, *a, **k)
+    monkeypatch.setattr(cpp_compiler.subprocess, "Popen", spy)
     cpp_compiler.load_kernel_library(SOURCE + "// spy\n")
     compiles = [c for c in calls if "-shared" in c[0]]
     assert compiles and all(isinstance(cmd, list) and not shell for cmd, shell in compiles)

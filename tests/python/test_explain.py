@@ -26,9 +26,21 @@ def test_training_step_measured(tmp_path, capsys):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
 
+    # Every kernel and contraction against its roofline on this machine: a
+    # positive fraction (a noisy machine may beat a calibration, not by 3x).
+    for g in report.graphs:
+        for s in g.steps:
+            if s.kind in ("kernel", "addmm", "matmul", "bmm"):
+                c = s.costs["host-cpu"]
+                assert c.roof_s > 0 and s.of_roof() == pytest.approx(c.roof_s / s.measured_s)
+                assert 0 < s.of_roof() < 3, (s.name, s.of_roof())
+                unit = "B/s" if c.bound == "memory" else "FLOP/s"
+                assert s.achieved().endswith(unit), s.achieved()
+
     print(report)
     out = capsys.readouterr().out
     assert "measured on this machine" in out and "backward" in out
+    assert "of roof" in out and "achieved" in out
     assert Report.from_json(report.to_json()) == report
     assert "Measured on this machine" in report.save_html(tmp_path / "r.html").read_text()
 

@@ -17,7 +17,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cost import HOST_CPU
 from ..importer import NATIVE_DTYPES, mlir_dtype
+from . import fmt
 
 DTYPE_BYTES = {"f64": 8, "f32": 4, "f16": 2, "bf16": 2, "i64": 8, "i32": 4, "i16": 2,
                "i8": 1, "ui8": 1, "i1": 1, "complex<f32>": 8, "complex<f64>": 16}
@@ -59,6 +61,9 @@ class StepCost:
     intensity: float  # FLOPs per byte moved
     bound: str  # memory or compute
     predicted_s: float
+    # The roofline alone, max(FLOPs / peak, bytes / bandwidth): no launch
+    # overhead, no first touch (absent from older dumps).
+    roof_s: float = 0.0
 
 
 @dataclass
@@ -80,6 +85,25 @@ class Step:
     @property
     def name(self) -> str:
         return self.symbol or self.callee or self.kind
+
+    def of_roof(self) -> float | None:
+        """The roofline time on this machine (host-cpu) over the measured time:
+        1.0 runs at the bound, 0.5 takes twice as long. None unless measured
+        and priced on host-cpu."""
+        c = self.costs.get(HOST_CPU)
+        if c is None or not c.roof_s or not self.measured_s:
+            return None
+        return c.roof_s / self.measured_s
+
+    def achieved(self) -> str:
+        """Measured throughput in the unit of the host-cpu bound: bandwidth
+        for memory-bound steps, FLOP/s for compute-bound ones."""
+        c = self.costs.get(HOST_CPU)
+        if c is None or not self.measured_s:
+            return "-"
+        if c.bound == "memory":
+            return fmt.bandwidth((c.bytes_read + c.bytes_written) / self.measured_s)
+        return fmt.rate(c.flops / self.measured_s)
 
     @property
     def where(self) -> str:
@@ -327,7 +351,7 @@ def _attach_costs(graph: Graph, cost: dict, path: Path) -> None:
 def _pick(cls, data: dict):
     """An instance of dataclass `cls` from the keys of `data` it has fields for
     (cost.json carries more than the report shows)."""
-    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
 
 
 def _load_failure(folder: Path) -> Failure:

@@ -51,16 +51,26 @@ def render(report: Report) -> str:
 
     cost_header = ["bound", "FLOPs", "bytes", "predicted"] if t else []
     for g in report.graphs:
+        steps = [s for s in g.steps if s.kind in COMPUTE_KINDS]
+        # Measured on this machine (explain(measure=True)): the time, the
+        # throughput in the unit of the step's host-cpu bound, and the share
+        # of the roofline that is.
+        measured = any(s.of_roof() is not None for s in steps)
+        measured_header = ["measured", "achieved", "of roof"] if measured else []
         rows = []
-        for s in g.steps:
-            if s.kind not in COMPUTE_KINDS:
-                continue
+        for s in steps:
             c = s.costs.get(t)
             costs = [c.bound, fmt.count(c.flops), fmt.nbytes(c.bytes_read + c.bytes_written),
                      fmt.seconds(c.predicted_s)] if c else ["-"] * len(cost_header)
-            rows.append([str(s.index), s.name, fmt.ops_summary(s.ops) if s.ops else "-", *costs])
+            roof = s.of_roof()
+            here = [fmt.seconds(s.measured_s), s.achieved(),
+                    "-" if roof is None else f"{roof:.0%}"] if measured else []
+            rows.append([str(s.index), s.name, fmt.ops_summary(s.ops) if s.ops else "-", *costs, *here])
         out += ["", f"{g.name}: kernels and contractions",
-                *_table(["step", "name", "fused ops", *cost_header], rows, 4)]
+                *_table(["step", "name", "fused ops", *cost_header, *measured_header], rows, 4)]
+        if measured:
+            out.append("  of roof: max(FLOPs / peak, bytes / copy bandwidth) on host-cpu over the "
+                       "measured time")
         if g.externs:
             out += [f"{g.name}: extern ops (run by torch)",
                     *_table(["step", "op", "reason"],

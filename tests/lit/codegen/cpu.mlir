@@ -257,3 +257,25 @@ func.func @norm_softmax(%x: tensor<4x40xf32>) -> tensor<4x40xf32> {
   }
   return %0 : tensor<4x40xf32>
 }
+
+// -----
+
+// An output written in place of an input (graphopt.in_place): the pair is
+// not restrict, and every output is computed before any is stored, so the
+// second output's load of in0 comes before the first output overwrites it.
+// CHECK-LABEL: extern "C" void graphopt_in_place_k0(const float *in0, const float *__restrict in1, float *out0, float *__restrict out1)
+// CHECK: const float [[B:t[0-9]+]] = in1[
+// CHECK: const float [[E:t[0-9]+]] = graphopt_math::exp([[B]]);
+// CHECK: const float [[A:t[0-9]+]] = in0[
+// CHECK: const float [[N:t[0-9]+]] = -[[A]];
+// CHECK-NEXT: out0[o * 64 + i1] = [[E]];
+// CHECK-NEXT: out1[o * 64 + i1] = [[N]];
+func.func @in_place(%x: tensor<16x64xf32>, %y: tensor<16x64xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>) {
+  %0:2 = graphopt.kernel (%x, %y) {graphopt.in_place = array<i64: 0, -1>} : (tensor<16x64xf32>, tensor<16x64xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>) {
+  ^bb0(%a: tensor<16x64xf32>, %b: tensor<16x64xf32>):
+    %e = graphopt.exp %b : tensor<16x64xf32>
+    %n = graphopt.neg %a : tensor<16x64xf32>
+    graphopt.yield %e, %n : tensor<16x64xf32>, tensor<16x64xf32>
+  }
+  return %0#0, %0#1 : tensor<16x64xf32>, tensor<16x64xf32>
+}

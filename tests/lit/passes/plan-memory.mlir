@@ -73,3 +73,89 @@ func.func @kernel_outputs(%x: tensor<16xf32>, %w: tensor<16x16xf32>) -> (tensor<
   %m = graphopt.matmul %r, %w : (tensor<1x16xf32>, tensor<16x16xf32>) -> tensor<1x16xf32>
   return %0#1, %m : tensor<16xf32>, tensor<1x16xf32>
 }
+
+// -----
+
+// In place: each pointwise kernel overwrites the matmul buffer it reads,
+// which dies there; the chain needs one 4 KiB buffer instead of two.
+// CHECK-LABEL: func.func @in_place_chain
+// CHECK-SAME: graphopt.arena_size = 4096 : i64, graphopt.naive_size = 12288 : i64
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: 0>}
+// CHECK: graphopt.kernel{{.*}}{graphopt.arena_offsets = array<i64: 0>, graphopt.in_place = array<i64: 0>}
+// CHECK: graphopt.kernel{{.*}}{graphopt.arena_offsets = array<i64: 0>, graphopt.in_place = array<i64: 1>}
+// CHECK: graphopt.matmul {{.*}}{graphopt.arena_offsets = array<i64: -1>}
+func.func @in_place_chain(%x: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %0 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %1 = graphopt.kernel (%0) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %e = graphopt.exp %a : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  %2 = graphopt.kernel (%x, %1) : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>, %b: tensor<32x32xf32>):
+    %s = graphopt.add %a, %b : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+    graphopt.yield %s : tensor<32x32xf32>
+  }
+  %3 = graphopt.matmul %2, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %3 : tensor<32x32xf32>
+}
+
+// -----
+
+// Left alone: an input used after the kernel, a function argument (the
+// caller's), an input of another byte size, a kernel that permutes (reads
+// other elements than it writes), a row reduction, and a view of the input
+// passed beside it.
+// CHECK-LABEL: func.func @not_in_place
+// CHECK-NOT: graphopt.in_place
+// CHECK: return
+func.func @not_in_place(%x: tensor<32x32xf32>) -> (tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>) {
+  %0 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %live = graphopt.kernel (%0) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %e = graphopt.exp %a : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  %use = graphopt.matmul %0, %live : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %arg = graphopt.kernel (%x) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %e = graphopt.exp %a : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  %m1 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %wide = graphopt.kernel (%m1) : (tensor<32x32xf32>) -> tensor<32x32xf64> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %c = graphopt.cast %a : tensor<32x32xf32> to tensor<32x32xf64>
+    graphopt.yield %c : tensor<32x32xf64>
+  }
+  %narrow = graphopt.kernel (%wide) : (tensor<32x32xf64>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf64>):
+    %c = graphopt.cast %a : tensor<32x32xf64> to tensor<32x32xf32>
+    graphopt.yield %c : tensor<32x32xf32>
+  }
+  %m2 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %perm = graphopt.kernel (%m2) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %t = graphopt.permute %a [1, 0] : tensor<32x32xf32> to tensor<32x32xf32>
+    %e = graphopt.exp %t : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  %m3 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %red = graphopt.kernel (%m3) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %m = graphopt.reduce_max %a [1] keepdim : tensor<32x32xf32> to tensor<32x1xf32>
+    %d = graphopt.sub %a, %m : (tensor<32x32xf32>, tensor<32x1xf32>) -> tensor<32x32xf32>
+    graphopt.yield %d : tensor<32x32xf32>
+  }
+  %m4 = graphopt.matmul %x, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %v = graphopt.permute %m4 [1, 0] : tensor<32x32xf32> to tensor<32x32xf32>
+  %both = graphopt.kernel (%m4, %v) : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>, %b: tensor<32x32xf32>):
+    %s = graphopt.add %a, %b : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+    graphopt.yield %s : tensor<32x32xf32>
+  }
+  %r0 = graphopt.matmul %use, %narrow : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %r1 = graphopt.matmul %arg, %perm : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %r2 = graphopt.matmul %both, %red : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %r0, %r1, %r2 : tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>
+}
