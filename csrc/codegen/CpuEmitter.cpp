@@ -45,6 +45,8 @@ private:
 
   static constexpr int64_t kLanes = 16;
   static constexpr int64_t kSumBlock = 256;
+  // Fewer rows per block than this and the partials cost more than they save.
+  static constexpr int64_t kMinSumBlock = 4;
 
   FailureOr<std::string> reduce(Operation *op, const Index &outIdx) override {
     ReduceInfo r = reduceInfo(op);
@@ -229,14 +231,52 @@ private:
     line(r.accTy + " acc[" + std::to_string(strip) + "];");
     line("for (int64_t j = 0; j < cn; ++j) acc[j] = " + r.init + ";");
 
+    // An f32 sum adds blocks of up to kSumBlock rows in float partials, the
+    // blocks in double (as blockedSum does): float lanes are twice as wide,
+    // and GCC if-converts a select (ReLU) feeding a float accumulator but not
+    // one feeding a double, leaving a branch on the data's sign.
+    int64_t n = inShape[r.dims.back()];
+    bool blocked = r.isSum && r.accTy != r.cty && n >= kMinSumBlock;
     int opened = 0;
-    Index inIdx = openReductionLoops(r, outIdx, "", opened);
+    Index inIdx = openReductionLoops(r, outIdx, "", opened,
+                                     /*leaveInnermost=*/blocked);
+    std::string target = "acc[j]";
+    if (blocked) {
+      std::string lo = "0", hi = std::to_string(n);
+      if (n > kSumBlock) {
+        std::string block = "r" + std::to_string(counter++);
+        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{",
+                           block, n, kSumBlock)
+                 .str());
+        ++depth;
+        ++opened;
+        lo = block;
+        hi = llvm::formatv("({0} + {1} < {2} ? {0} + {1} : {2})", block,
+                           kSumBlock, n)
+                 .str();
+      }
+      line(r.cty + " part[" + std::to_string(strip) + "];");
+      line("for (int64_t j = 0; j < cn; ++j) part[j] = 0;");
+      std::string v = "r" + std::to_string(counter++);
+      line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; ++{0}) {{", v, lo,
+                         hi)
+               .str());
+      ++depth;
+      bindInnermost(r, inIdx, v);
+      target = "part[j]";
+    }
     line("#pragma omp simd");
     line("for (int64_t j = 0; j < cn; ++j) {");
     ++depth;
-    if (failed(accumulateInput(r, "acc[j]", inIdx)))
+    if (failed(accumulateInput(r, target, inIdx)))
       return failure();
-    closeTo(depth - 1 - opened);
+    if (blocked) {
+      closeTo(depth - 2);
+      line("for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];");
+      closeTo(depth - opened);
+    } else {
+      closeTo(depth - 1 - opened);
+    }
     line(llvm::formatv("for (int64_t j = 0; j < cn; ++j) out0[o * {0} + c0 + j] "
                        "= {1};",
                        inner, store(elemOf(r.input), "(" + r.cty + ")acc[j]"))

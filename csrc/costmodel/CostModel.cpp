@@ -52,8 +52,11 @@ double externFlops(ExternOp op) {
     ArrayRef<int64_t> w = shape(weight);
     return w.size() > 1 && w[0] > 0 ? numElements(weight) / double(w[0]) : 0.0;
   };
-  if (callee.starts_with("aten::convolution.") && op.getInputs().size() >= 2 &&
-      op->getNumResults() >= 1)
+  // graphopt-layout's channels-last convolution: NHWC in and out, the same
+  // OIHW weight and output element count as the aten op it replaces.
+  bool convolution = callee.starts_with("aten::convolution.") ||
+                     callee.starts_with("graphopt::convolution_channels_last.");
+  if (convolution && op.getInputs().size() >= 2 && op->getNumResults() >= 1)
     return 2 * numElements(op->getResult(0)) * window(op.getInputs()[1]);
   if (callee.starts_with("aten::convolution_backward.") &&
       op.getInputs().size() >= 3) // (grad_output, input, weight, ...)

@@ -87,16 +87,21 @@ func.func @channel_sum(%x: tensor<4x16x8x8xf32>) -> tensor<1x16x1x1xf32> {
 // -----
 
 // A column reduction (bias gradient): strips of 256 accumulators along the
-// kept innermost dim, rows walked in order, every load unit-stride.
+// kept innermost dim, rows walked in order, every load unit-stride. The f32
+// sum adds blocks of 256 rows in float partials, the blocks in double.
 // CHECK-LABEL: void graphopt_column_sum_k0
 // CHECK: #pragma omp parallel for
 // CHECK-NEXT: for (int64_t b = 0; b < 16; ++b) {
 // CHECK: double acc[256];
-// CHECK: for (int64_t [[R:r[0-9]+]] = 0; [[R]] < 2048; ++[[R]]) {
+// CHECK: for (int64_t [[B:r[0-9]+]] = 0; [[B]] < 2048; [[B]] += 256) {
+// CHECK-NEXT: float part[256];
+// CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) part[j] = 0;
+// CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = [[B]]; [[R]] < ([[B]] + 256 < 2048 ? [[B]] + 256 : 2048); ++[[R]]) {
 // CHECK-NEXT: #pragma omp simd
 // CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) {
 // CHECK-NEXT: in0[[[R]] * 4096 + (c0 + j)]
-// CHECK: acc[j] += 
+// CHECK-NEXT: part[j] += 
+// CHECK: for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];
 // CHECK: out0[o * 4096 + c0 + j] = (float)acc[j];
 func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
   %0 = graphopt.kernel (%g) : (tensor<2048x4096xf32>) -> tensor<4096xf32> {
