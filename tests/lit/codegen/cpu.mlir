@@ -284,3 +284,24 @@ func.func @in_place(%x: tensor<16x64xf32>, %y: tensor<16x64xf32>) -> (tensor<16x
   }
   return %0#0, %0#1 : tensor<16x64xf32>, tensor<16x64xf32>
 }
+
+// -----
+
+// A flat pointwise kernel (one row) is split into chunks of 4096 elements
+// that OpenMP shares out; a row of 100000 makes 25 chunks, the last short.
+// CHECK-LABEL: void graphopt_flat_k0
+// CHECK: #pragma omp parallel for schedule(static)
+// CHECK-NEXT: for (int64_t b = 0; b < 25; ++b) {
+// CHECK-NEXT: const int64_t o = b / 25;
+// CHECK-NEXT: const int64_t lo = b % 25 * 4096;
+// CHECK-NEXT: const int64_t hi = lo + 4096 < 100000 ? lo + 4096 : 100000;
+// CHECK: for (int64_t i0 = lo; i0 < hi; ++i0) {
+// CHECK: out0[o * 100000 + i0] =
+func.func @flat(%x: tensor<100000xf32>) -> tensor<100000xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<100000xf32>) -> tensor<100000xf32> {
+  ^bb0(%a: tensor<100000xf32>):
+    %e = graphopt.exp %a : tensor<100000xf32>
+    graphopt.yield %e : tensor<100000xf32>
+  }
+  return %0 : tensor<100000xf32>
+}
