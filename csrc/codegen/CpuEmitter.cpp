@@ -175,10 +175,19 @@ private:
     if (outer < kMinParallelRows && inner >= 2 * kChunk &&
         isPointwiseBody(body()))
       chunks = (inner + kChunk - 1) / kChunk;
+    // Few rows of independent reductions (a per-channel sum: one row of 64
+    // channels, each summing a whole batch) share out the row instead.
+    bool rowValues = false;
+    body().walk([&](Operation *op) {
+      for (Value r : op->getResults())
+        rowValues |= isRowValue(r);
+    });
+    bool parallelRow = outer < kMinParallelRows && inner > 1 && !rowValues &&
+                       !isPointwiseBody(body()) && work >= kParallelWork;
     Index idx;
     depth = 1;
     if (rank > 0) {
-      if (outer * chunks > 1 && work >= kParallelWork)
+      if (outer * chunks > 1 && work >= kParallelWork && !parallelRow)
         line("#pragma omp parallel for schedule(static)");
       if (chunks > 1) {
         line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", outer * chunks)
@@ -203,6 +212,8 @@ private:
       rowVars.insert("i" + std::to_string(rank - 1));
       if (failed(emitRowValues(idx, "o", "")))
         return failure();
+      if (parallelRow)
+        line("#pragma omp parallel for schedule(static)");
       if (chunks > 1)
         line(llvm::formatv("for (int64_t i{0} = lo; i{0} < hi; ++i{0}) {{",
                            rank - 1)

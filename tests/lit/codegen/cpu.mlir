@@ -305,3 +305,21 @@ func.func @flat(%x: tensor<100000xf32>) -> tensor<100000xf32> {
   }
   return %0 : tensor<100000xf32>
 }
+
+// -----
+
+// One row of independent reductions (a BatchNorm gradient's per-channel sum
+// over N, H, W): the row's channels are shared out, not the single row.
+// CHECK-LABEL: void graphopt_per_channel_k0
+// CHECK-NOT: #pragma omp parallel
+// CHECK: for (int64_t o = 0; o < 1; ++o) {
+// CHECK-NEXT: #pragma omp parallel for schedule(static)
+// CHECK-NEXT: for (int64_t i0 = 0; i0 < 64; ++i0) {
+func.func @per_channel(%x: tensor<16x64x32x32xf32>) -> tensor<64xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<16x64x32x32xf32>) -> tensor<64xf32> {
+  ^bb0(%a: tensor<16x64x32x32xf32>):
+    %s = graphopt.reduce_sum %a [0, 2, 3] : tensor<16x64x32x32xf32> to tensor<64xf32>
+    graphopt.yield %s : tensor<64xf32>
+  }
+  return %0 : tensor<64xf32>
+}
