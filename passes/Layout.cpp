@@ -110,6 +110,8 @@ struct ConvolutionToChannelsLast : OpRewritePattern<ExternOp> {
         rw, op.getLoc(),
         TypeRange{withShape(y.getType(), permuted(shapeOf(y), kToNHWC))},
         kChannelsLast, inputs, op.getArgs());
+    if (op->hasAttr(kFreshResultsAttr)) // as the aten op's, a new tensor
+      conv->setAttr(kFreshResultsAttr, rw.getUnitAttr());
     rw.replaceOp(op, permute(rw, op.getLoc(), conv.getResult(0), kToNCHW));
     return success();
   }

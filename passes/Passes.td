@@ -107,8 +107,9 @@ def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
                 "reusing memory of tensors that are dead";
   let description = [{
     Numbers the function's ops, computes each buffer's live interval (its
-    definition to its last use, widened over views and externs that may alias
-    it) and packs the intervals into one arena: largest buffers first, each at
+    definition to its last use, widened over views and over externs that may
+    alias it: all but those marked `graphopt.fresh_results`, whose ATen schema
+    gives no result an alias annotation) and packs the intervals into one arena: largest buffers first, each at
     the lowest aligned offset that overlaps no buffer live at the same time.
     Function arguments, returned values (and everything aliasing them),
     extern results and standalone constants are not placed in the arena.

@@ -5,7 +5,8 @@
 //   1. Number the function's top-level ops.
 //   2. Union values that may share storage: a view (reshape, permute,
 //      broadcast left outside kernels) with its operand, an extern's results
-//      with its tensor operands (torch may return views).
+//      with its tensor operands (torch may return views) unless its schema
+//      says they are new tensors (graphopt.fresh_results).
 //   3. A storage set is live from its first definition to its last use. Sets
 //      holding a function argument's or a returned value's storage stay out
 //      of the arena: the caller owns those.
@@ -117,7 +118,7 @@ public:
         sets.insert(r);
       if (isa<ReshapeOp, PermuteOp, BroadcastOp>(op))
         sets.unionSets(op.getResult(0), op.getOperand(0));
-      if (isa<ExternOp>(op))
+      if (isa<ExternOp>(op) && !op.hasAttr(kFreshResultsAttr))
         for (Value r : op.getResults())
           for (Value in : op.getOperands())
             if (isa<TensorType>(in.getType()))

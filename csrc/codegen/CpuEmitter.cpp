@@ -71,6 +71,22 @@ private:
     return r.isSum ? "#pragma omp simd reduction(+ : " + acc + ")" : "";
   }
 
+  /// Opens a loop over blocks of kSumBlock along a reduced dim of length `n`
+  /// when it is longer, and returns the bounds of one block.
+  std::pair<std::string, std::string> openSumBlock(int64_t n, int &opened) {
+    if (n <= kSumBlock)
+      return {"0", std::to_string(n)};
+    std::string block = "r" + std::to_string(counter++);
+    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{", block,
+                       n, kSumBlock)
+             .str());
+    ++depth;
+    ++opened;
+    return {block, llvm::formatv("({0} + {1} < {2} ? {0} + {1} : {2})", block,
+                                 kSumBlock, n)
+                       .str()};
+  }
+
   /// An f32 sum: blocks of up to kSumBlock elements of the innermost reduced
   /// dim are summed in float SIMD lanes (a few elements per lane, so each
   /// lane's rounding stays small), the blocks in double. Summing everything
@@ -83,19 +99,7 @@ private:
     Index inIdx = openReductionLoops(r, outIdx, "", opened,
                                      /*leaveInnermost=*/true);
     int64_t n = shapeOf(r.input)[r.dims.back()];
-    std::string lo = "0", hi = std::to_string(n);
-    if (n > kSumBlock) {
-      std::string block = "r" + std::to_string(counter++);
-      line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{",
-                         block, n, kSumBlock)
-               .str());
-      ++depth;
-      ++opened;
-      lo = block;
-      hi = llvm::formatv("({0} + {1} < {2} ? {0} + {1} : {2})", block,
-                         kSumBlock, n)
-               .str();
-    }
+    auto [lo, hi] = openSumBlock(n, opened);
     std::string part = "acc" + std::to_string(counter++);
     line(r.cty + " " + part + " = 0;");
     std::string v = "r" + std::to_string(counter++);
@@ -281,19 +285,7 @@ private:
                                      /*leaveInnermost=*/blocked);
     std::string target = "acc[j]";
     if (blocked) {
-      std::string lo = "0", hi = std::to_string(n);
-      if (n > kSumBlock) {
-        std::string block = "r" + std::to_string(counter++);
-        line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{",
-                           block, n, kSumBlock)
-                 .str());
-        ++depth;
-        ++opened;
-        lo = block;
-        hi = llvm::formatv("({0} + {1} < {2} ? {0} + {1} : {2})", block,
-                           kSumBlock, n)
-                 .str();
-      }
+      auto [lo, hi] = openSumBlock(n, opened);
       line(r.cty + " part[" + std::to_string(strip) + "];");
       line("for (int64_t j = 0; j < cn; ++j) part[j] = 0;");
       std::string v = "r" + std::to_string(counter++);

@@ -66,6 +66,10 @@ llvm::SmallVector<int64_t> kernelDomain(mlir::Block &body);
 /// input whose buffer it overwrites (in place), or -1.
 constexpr llvm::StringLiteral kInPlaceAttr = "graphopt.in_place";
 
+/// On an extern, set by the importer when the ATen schema's results carry
+/// no alias annotation: they are new tensors, never views of the operands.
+constexpr llvm::StringLiteral kFreshResultsAttr = "graphopt.fresh_results";
+
 /// True if a kernel body holds only elementwise ops and constants: every
 /// value of the iteration shape is read at exactly the index being written
 /// (no permute or reduction reads another element).

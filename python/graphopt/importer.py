@@ -376,9 +376,10 @@ class Importer:
         name = f"%v{self.p.counter}"
         self.p.counter += 1
         count = f":{len(res)}" if len(res) > 1 else ""
+        fresh = ", graphopt.fresh_results" if _fresh_results(node.target) else ""
         self.p.lines.append(
             f"    {name}{count} = graphopt.extern {_mlir_string(_op_name(node.target))}"
-            f"({', '.join(o.name for o in operands)}) {{args = {_mlir_string(payload)}}} : "
+            f"({', '.join(o.name for o in operands)}) {{args = {_mlir_string(payload)}{fresh}}} : "
             f"({in_types}) -> ({out_types}) {self.p.loc}")
         if len(res) == 0:
             return ()
@@ -389,6 +390,15 @@ class Importer:
         else:
             values = iter([V(f"{name}#{i}", r.shape, r.dtype) for i, r in enumerate(res)])
         return tuple(None if r is None else next(values) for r in results)
+
+
+def _fresh_results(target) -> bool:
+    """True if the op's schema gives none of its results an alias annotation
+    (`Tensor(a)`, `Tensor(a!)`): they are new tensors, not views or updated
+    inputs, so graphopt-plan-memory need not tie their storage to the
+    operands'."""
+    schema = getattr(target, "_schema", None)
+    return schema is not None and all(r.alias_info is None for r in schema.returns)
 
 
 def _op_name(target) -> str:

@@ -159,3 +159,35 @@ func.func @not_in_place(%x: tensor<32x32xf32>) -> (tensor<32x32xf32>, tensor<32x
   %r2 = graphopt.matmul %both, %red : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
   return %r0, %r1, %r2 : tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>
 }
+
+// -----
+
+// An extern whose results are new tensors (graphopt.fresh_results: no alias
+// annotation in its schema) does not tie its operands' storage to its
+// results': the kernel output it reads stays in the arena although the
+// extern also reads a function argument, and its bytes are reused after.
+// CHECK-LABEL: func.func @fresh_extern_results
+// CHECK-SAME: graphopt.arena_size = 4096 : i64, graphopt.naive_size = 8192 : i64
+// CHECK: graphopt.kernel{{.*}}{graphopt.arena_offsets = array<i64: 0>}
+// CHECK: graphopt.extern
+// CHECK: graphopt.kernel{{.*}}{graphopt.arena_offsets = array<i64: 0>}
+// CHECK: graphopt.kernel{{.*}}{graphopt.arena_offsets = array<i64: -1>}
+func.func @fresh_extern_results(%x: tensor<32x32xf32>, %w: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %e = graphopt.exp %a : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  %c = graphopt.extern "aten::convolution.default"(%0, %w) {args = "{}", graphopt.fresh_results} : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  %1 = graphopt.kernel (%c) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %e = graphopt.exp %a : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  %2 = graphopt.kernel (%1) : (tensor<32x32xf32>) -> tensor<32x32xf32> {
+  ^bb0(%a: tensor<32x32xf32>):
+    %e = graphopt.neg %a : tensor<32x32xf32>
+    graphopt.yield %e : tensor<32x32xf32>
+  }
+  return %2 : tensor<32x32xf32>
+}
