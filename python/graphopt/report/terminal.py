@@ -69,8 +69,9 @@ def render(report: Report) -> str:
         out += ["", f"{g.name}: kernels and contractions",
                 *_table(["step", "name", "fused ops", *cost_header, *measured_header], rows, 4)]
         if measured:
-            out.append("  of roof: max(FLOPs / peak, bytes / copy bandwidth) on host-cpu over the "
-                       "measured time")
+            out.append("  measured, achieved, of roof: on this machine (host-cpu); achieved is bytes/s or "
+                       "FLOP/s by the step's bound here, of roof is max(FLOPs / peak, bytes / copy "
+                       "bandwidth) over the measured time")
         if g.externs:
             out += [f"{g.name}: extern ops (run by torch)",
                     *_table(["step", "op", "reason"],
