@@ -69,7 +69,7 @@ SmallVector<int64_t> inPlaceInputs(KernelOp kernel, int64_t step,
   // Row-shaped outputs are stored once per row, before the row's loop reads
   // the inputs: only outputs of the iteration shape qualify.
   SmallVector<int64_t> domain = kernelDomain(body);
-  llvm::SmallDenseSet<Value> taken;
+  SmallVector<Value> taken; // inputs' set leaders already written over
   for (auto [ri, r] : llvm::enumerate(op->getResults())) {
     Value rLeader = sets.getLeaderValue(r);
     if (shapeOf(r) != ArrayRef<int64_t>(domain) || info[rLeader].external ||
@@ -78,7 +78,7 @@ SmallVector<int64_t> inPlaceInputs(KernelOp kernel, int64_t step,
     for (auto [xi, x] : llvm::enumerate(op->getOperands())) {
       Value xLeader = sets.getLeaderValue(x);
       const SetInfo &xs = info[xLeader];
-      if (taken.contains(xLeader) || xs.external || xs.end != step ||
+      if (llvm::is_contained(taken, xLeader) || xs.external || xs.end != step ||
           !ownerOf.lookup(xLeader) || shapeOf(x) != shapeOf(r) ||
           checkedByteSize(x.getType()) != checkedByteSize(r.getType()))
         continue;
@@ -87,7 +87,7 @@ SmallVector<int64_t> inPlaceInputs(KernelOp kernel, int64_t step,
       });
       if (viewedOtherwise)
         continue;
-      taken.insert(xLeader);
+      taken.push_back(xLeader);
       inPlace[ri] = xi;
       break;
     }

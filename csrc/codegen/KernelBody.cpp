@@ -86,12 +86,12 @@ KernelBodyPrinter::prepare(StringRef restrictKeyword) {
   // An output written in place of an input (graphopt-plan-memory's
   // graphopt.in_place: per output, the input whose buffer it takes, or -1)
   // aliases it: neither pointer is restrict.
-  llvm::SmallDenseSet<int64_t> aliasedIn, aliasedOut;
+  SmallVector<int64_t> aliasedIn, aliasedOut;
   if (auto inPlace = kernel->getAttrOfType<DenseI64ArrayAttr>(kInPlaceAttr))
     for (auto [out, in] : llvm::enumerate(inPlace.asArrayRef()))
       if (in >= 0) {
-        aliasedIn.insert(in);
-        aliasedOut.insert(out);
+        aliasedIn.push_back(in);
+        aliasedOut.push_back(out);
       }
   auto qualifier = [&](bool aliased) {
     return aliased ? std::string() : restrictKeyword.str() + " ";
@@ -100,12 +100,12 @@ KernelBodyPrinter::prepare(StringRef restrictKeyword) {
   for (auto [i, arg] : llvm::enumerate(body().getArguments())) {
     argName[arg] = "in" + std::to_string(i);
     params.push_back("const " + storageTypeOf(elemOf(arg)) + " *" +
-                     qualifier(aliasedIn.contains(i)) + "in" +
+                     qualifier(llvm::is_contained(aliasedIn, (int64_t)i)) + "in" +
                      std::to_string(i));
   }
   for (auto [i, v] : llvm::enumerate(yield().getValues()))
     params.push_back(storageTypeOf(elemOf(v)) + " *" +
-                     qualifier(aliasedOut.contains(i)) + "out" +
+                     qualifier(llvm::is_contained(aliasedOut, (int64_t)i)) + "out" +
                      std::to_string(i));
   return params;
 }
