@@ -110,8 +110,9 @@ struct ConvolutionToChannelsLast : OpRewritePattern<ExternOp> {
         rw, op.getLoc(),
         TypeRange{withShape(y.getType(), permuted(shapeOf(y), kToNHWC))},
         kChannelsLast, inputs, op.getArgs());
-    if (op->hasAttr(kFreshResultsAttr)) // as the aten op's, a new tensor
-      conv->setAttr(kFreshResultsAttr, rw.getUnitAttr());
+    // What the importer knew about the aten op (graphopt.fresh_results)
+    // holds for the convolution that replaces it.
+    conv->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     rw.replaceOp(op, permute(rw, op.getLoc(), conv.getResult(0), kToNCHW));
     return success();
   }
@@ -362,8 +363,7 @@ struct GraphOptLayout : graphopt::impl::GraphOptLayoutBase<GraphOptLayout> {
     if (convolutions == 0 ||
         2 * (int64_t)returnedLayouts(*trial).size() > convolutions)
       return;
-    if (failed(propagate(func)))
-      return signalPassFailure();
+    func.getBody().takeBody(trial->getBody());
     materializeReturnedLayouts(func);
   }
 

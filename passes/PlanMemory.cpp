@@ -212,10 +212,8 @@ public:
     DenseMap<Value, int64_t> offsetOf;
     for (auto [v, off] : llvm::zip(planned, plan.offsets))
       offsetOf[v] = off;
-    for (Operation &op : block) // in order: a chain of in-place outputs
-      for (Value r : op.getResults())
-        if (Value owner = writtenOver.lookup(r))
-          offsetOf[r] = offsetOf.lookup(owner);
+    for (auto [r, owner] : writtenOver) // owner: its merged set's buffer
+      offsetOf[r] = offsetOf.lookup(owner);
     for (Operation &op : block) {
       if (!ownsStorage(&op))
         continue;

@@ -175,9 +175,9 @@ private:
     double work = double(outer) * double(inner) * double(reductionWork());
     // A pointwise kernel with few rows (a flat tensor is one row) splits
     // its rows into chunks, so every thread gets work.
+    bool pointwise = isPointwiseBody(body());
     int64_t chunks = 1;
-    if (outer < kMinParallelRows && inner >= 2 * kChunk &&
-        isPointwiseBody(body()))
+    if (outer < kMinParallelRows && inner >= 2 * kChunk && pointwise)
       chunks = (inner + kChunk - 1) / kChunk;
     // Few rows of independent reductions (a per-channel sum: one row of 64
     // channels, each summing a whole batch) share out the row instead.
@@ -187,7 +187,7 @@ private:
         rowValues |= isRowValue(r);
     });
     bool parallelRow = outer < kMinParallelRows && inner > 1 && !rowValues &&
-                       !isPointwiseBody(body()) && work >= kParallelWork;
+                       !pointwise && work >= kParallelWork;
     Index idx;
     depth = 1;
     if (rank > 0) {

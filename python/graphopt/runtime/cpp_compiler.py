@@ -172,6 +172,13 @@ def _run(argv: list[str]) -> subprocess.Popen:
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _failures(jobs: list[subprocess.Popen]) -> list[str]:
+    """Waits for every job (reading its pipes, so none blocks on a full one);
+    the stderr of those that failed."""
+    outputs = [job.communicate()[1] for job in jobs]
+    return [err for job, err in zip(jobs, outputs) if job.returncode != 0]
+
+
 def _compile(source: str, out: Path, kind: str = "cpp") -> None:
     """Builds `out` from `source`. CPU sources large enough are split into one
     translation unit per core, compiled in parallel and linked."""
@@ -192,10 +199,9 @@ def _compile(source: str, out: Path, kind: str = "cpp") -> None:
                 src.write_text(part)
                 objects.append(str(obj))
                 jobs.append(_run([cxx, *_flags(kind), "-c", "-I", str(INCLUDE_DIR), str(src), "-o", str(obj)]))
-        errors = [err for job in jobs for _, err in [job.communicate()] if job.returncode != 0]
+        errors = _failures(jobs)
         if not errors and len(parts) > 1:
-            link = _run([cxx, "-shared", "-fopenmp", *objects, "-o", str(out)])
-            errors = [link.communicate()[1]] if link.wait() != 0 else []
+            errors = _failures([_run([cxx, "-shared", "-fopenmp", *objects, "-o", str(out)])])
     if errors:
         raise RuntimeError(f"{Path(cxx).name} failed on graphopt's {kind} kernels:\n"
                            f"{errors[0][-4000:]}")
