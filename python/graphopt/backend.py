@@ -21,7 +21,8 @@ from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.aot_autograd import make_boxed_func
 from torch._subclasses.fake_tensor import unset_fake_temporarily
 
-from . import config
+from . import compiler_process, config
+from .cost import TargetError
 from . import dump as dumps
 from .importer import import_graph
 from .runtime import CompiledGraph, load_kernel_library
@@ -245,15 +246,13 @@ def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, opt
 def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options):
     """Compiles a graph with static shapes; returns a plain callable."""
     name = f"{kind}_{next(_COUNTER)}"
-    # A bad target name is the user's error, not the compiler's: it raises.
-    targets = [_target_json(t) for t in options.targets]
     start = time.perf_counter()
     imported = None
     try:
-        from . import _C
+        targets = [_target_json(t) for t in options.targets]
         imported = import_graph(gm, name)
-        artifact = _C.compile(imported.mlir, capture_passes=options.dump_dir is not None,
-                              targets=targets)
+        artifact = compiler_process.compile(imported.mlir, capture_passes=options.dump_dir is not None,
+                                            targets=targets)
         plan = json.loads(artifact.plan_json)
         kernels, device = _kernel_kind(gm, options)
         source = artifact.cpu_source if kernels == "cpp" else artifact.cuda_source
@@ -265,6 +264,8 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
             dumps.write_graph_dump(Path(options.dump_dir) / name, gm, imported, artifact,
                                    _cuda_stats(artifact.cuda_source) if plan["num_kernels"] else None)
     except Exception as e:  # noqa: BLE001 - any compiler failure falls back to eager
+        if isinstance(e, TargetError):  # the user's error, not the compiler's
+            raise
         if options.strict:
             raise GraphoptCompileError(f"graphopt failed to compile graph {name}: {e}") from e
         repro = dumps.write_repro(name, gm, imported, e, options)
@@ -290,7 +291,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
              name, stats.aten_ops, stats.kernels, len(stats.extern_ops), stats.arena_bytes,
              seconds * 1e3, speedup)
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("graphopt: %s: pipeline %s", name, _C.pipeline())
+        log.debug("graphopt: %s: pipeline %s", name, compiler_process.pipeline())
         for i, ops in enumerate(stats.kernel_ops):
             log.debug("graphopt: %s: kernel %d fuses %s", name, i, ", ".join(ops))
         for extern in stats.extern_ops:
@@ -318,6 +319,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
 def graphopt_backend(gm: torch.fx.GraphModule, example_inputs, options: dict | None = None, **kwargs):
     """Entry point of torch.compile(model, backend="graphopt")."""
     opts = config.Options.from_user(options)
+    compiler_process.start()  # it loads while AOTAutograd traces
     fw = functools.partial(compile_fx_graph, kind="forward", options=opts)
     bw = functools.partial(compile_fx_graph, kind="backward", options=opts)
     inference = functools.partial(compile_fx_graph, kind="inference", options=opts)

@@ -7,20 +7,25 @@ target .json file a user writes for an accelerator of their own.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import time
 from pathlib import Path
 
-from . import config
+from . import compiler_process, config
 
 HOST_CPU = "host-cpu"
 
 
+class TargetError(ValueError):
+    """A target name that is not one, or a target file that cannot be read."""
+
+
+@functools.lru_cache(maxsize=None)
 def _builtin() -> dict[str, str]:
-    from . import _C
-    return dict(_C.builtin_targets())
+    return dict(compiler_process.builtin_targets())
 
 
 def _host_cpu_path() -> Path:
@@ -136,8 +141,8 @@ def target_json(name_or_path: str) -> str:
         try:
             return path.read_text()
         except OSError as e:
-            raise ValueError(f"cannot read target file {path}: {e.strerror}") from None
-    raise ValueError(f"unknown target {name_or_path!r}; targets are "
+            raise TargetError(f"cannot read target file {path}: {e.strerror}") from None
+    raise TargetError(f"unknown target {name_or_path!r}; targets are "
                      f"{', '.join([HOST_CPU, *builtin])}, or a path to a target .json file")
 
 
@@ -161,8 +166,7 @@ def list_targets() -> list[dict]:
 def cost_table(mlir_text: str, target: str) -> str:
     """The per-kernel cost table of an imported graph (MLIR text) on a
     target, with the eager baseline and the predicted speedup."""
-    from . import _C
-    return _C.compile(mlir_text, targets=[target_json(target)]).cost_table
+    return compiler_process.compile(mlir_text, targets=[target_json(target)]).cost_table
 
 
 def data_parallel(step_s: float, grad_bytes: float, devices: int, link_bandwidth: float) -> dict:

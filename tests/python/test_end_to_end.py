@@ -105,11 +105,11 @@ def test_extern_ops_run_through_torch():
 
 
 def test_compiler_failure_falls_back_with_warning_and_repro(tmp_path, monkeypatch):
-    from graphopt import _C
+    from graphopt import compiler_process
 
     def broken(*a, **k):
         raise RuntimeError("injected failure")
-    monkeypatch.setattr(_C, "compile", broken)
+    monkeypatch.setattr(compiler_process, "compile", broken)
     fn = lambda x: x.exp() + 1  # noqa: E731
     x = torch.randn(4)
     with pytest.warns(UserWarning, match=r"graphopt: graph inference_\d+ runs eagerly: RuntimeError: injected failure"):
@@ -122,8 +122,8 @@ def test_compiler_failure_falls_back_with_warning_and_repro(tmp_path, monkeypatc
 
 
 def test_strict_mode_raises(monkeypatch):
-    from graphopt import _C
-    monkeypatch.setattr(_C, "compile", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    from graphopt import compiler_process
+    monkeypatch.setattr(compiler_process, "compile", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(Exception, match="boom"):
         torch.compile(lambda x: x + 1, backend="graphopt", options={"strict": True})(torch.randn(2))
 

@@ -1,5 +1,5 @@
-"""Execute a launch plan: one arena per graph, fused kernels through ctypes,
-contractions, views and extern ops through torch.
+"""Execute a launch plan: fused kernels through ctypes, contractions, views
+and extern ops through torch, intermediates in an arena.
 
 Kernels come from one of three libraries with the same C signatures: the CPU
 kernels, the CUDA launchers (an extra stream argument, torch's current
@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import json
 import sys
+import threading
 import time
 
 import torch
@@ -52,10 +53,32 @@ def _resolve_op(callee: str):
     return getattr(getattr(getattr(torch.ops, namespace), name), overload)
 
 
+class _CpuArenas(threading.local):
+    """One arena buffer per thread, shared by every CPU graph that thread runs.
+    A graph's arena holds only values that die inside one call (graph outputs
+    are never in it), and a thread runs one graph at a time, so the forward and
+    backward graphs of a training step, or the graphs of a model split by graph
+    breaks, need the largest arena among them, not their sum. CUDA graphs keep
+    an arena each: kernels of different streams could overlap in time."""
+
+    def __init__(self):
+        self.buffer = torch.empty(0, dtype=torch.uint8)
+
+    def at_least(self, nbytes: int) -> torch.Tensor:
+        if self.buffer.numel() < nbytes:
+            self.buffer = torch.empty(nbytes, dtype=torch.uint8)
+        return self.buffer
+
+
+_CPU_ARENAS = _CpuArenas()
+
+
 class CompiledGraph:
-    """A callable running one planned graph. Arena views are made once; each
-    call only fills them. Graph outputs are fresh tensors, or large ones the
-    caller no longer references (_Recycler)."""
+    """A callable running one planned graph. Arena views are made when a
+    thread first runs the graph (again only when its thread's arena has grown)
+    and start each call's value list; each call only fills them. Graph
+    outputs are fresh tensors, or large ones the caller no longer references
+    (_Recycler)."""
 
     def __init__(self, plan: dict, library: ctypes.CDLL | None, lifted_constants=(),
                  name: str = "graph", kernels: str = "cpp", device: str = "cpu"):
@@ -64,23 +87,41 @@ class CompiledGraph:
         self.values = plan["values"]
         self.lifted = list(lifted_constants)
         self.kernels, self.device = kernels, torch.device(device)
-        self.arena = torch.empty(max(plan["arena_size"], 1), dtype=torch.uint8, device=self.device)
+        self.arena_size = max(plan["arena_size"], 1)
+        self.local = threading.local()  # arena: the buffer views (one per value) lie in
+        self.cuda_arena = None if self.device.type == "cpu" else \
+            torch.empty(self.arena_size, dtype=torch.uint8, device=self.device)
         self.steps = [self._make_step(s, library) for s in plan["steps"]]
         self.input_ids = plan["inputs"]
         self.output_ids = plan["outputs"]
 
+    def _arena_views(self) -> list:
+        """The arena value views in this thread's arena, None for other values."""
+        local = self.local
+        arena = self.cuda_arena if self.cuda_arena is not None else _CPU_ARENAS.at_least(self.arena_size)
+        if getattr(local, "arena", None) is not arena:
+            views = [None] * len(self.values)
+            for vid, v in enumerate(self.values):
+                if v["storage"] == "arena":
+                    dtype = _torch_dtype(v["dtype"])
+                    nbytes = dtype.itemsize * int(torch.Size(v["shape"]).numel())
+                    views[vid] = arena[v["offset"]: v["offset"] + nbytes].view(dtype).view(v["shape"])
+            local.arena, local.views = arena, views
+        return local.views
+
     # Each step becomes a closure over the env list; no per-call planning.
     def _buffer(self, vid: int):
+        """(A maker of value vid's buffer from the env, whether the buffer is
+        reused across calls.) Arena values are in the env from the start."""
         v = self.values[vid]
         dtype, shape = _torch_dtype(v["dtype"]), v["shape"]
         if v["storage"] == "arena":
-            nbytes = torch.empty((), dtype=dtype).element_size() * int(torch.Size(shape).numel())
-            view = self.arena[v["offset"]: v["offset"] + nbytes].view(dtype).view(shape)
-            return lambda: view
+            return (lambda env: env[vid]), True
         nbytes = dtype.itemsize * int(torch.Size(shape).numel())
         if self.device.type == "cpu" and nbytes >= _Recycler.MIN_BYTES:
-            return _Recycler(shape, dtype, self.device)
-        return lambda: torch.empty(shape, dtype=dtype, device=self.device)
+            recycler = _Recycler(shape, dtype, self.device)
+            return (lambda env: recycler()), True
+        return (lambda env: torch.empty(shape, dtype=dtype, device=self.device)), False
 
     def _stream(self) -> list:
         """The launchers' trailing stream argument, if they take one."""
@@ -94,20 +135,19 @@ class CompiledGraph:
             fn = getattr(library, step["symbol"])
             fn.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs) + len(self._stream()))
             fn.restype = None
-            makers = [self._buffer(o) for o in outs]
+            makers = [self._buffer(o)[0] for o in outs]
 
             def run(env):
                 args = [env[i] if env[i].is_contiguous() else env[i].contiguous() for i in ins]
-                results = [m() for m in makers]
+                results = [m(env) for m in makers]
                 fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results], *self._stream())
                 for o, r in zip(outs, results):
                     env[o] = r
             return run
         if kind in ("matmul", "bmm", "addmm"):
             out = outs[0]
-            make = self._buffer(out)
             # torch.mm(..., out=) into the arena or a reused output buffer.
-            into = self.values[out]["storage"] == "arena" or isinstance(make, _Recycler)
+            make, into = self._buffer(out)
             if kind == "addmm":
                 beta, alpha = step["beta"], step["alpha"]
                 op = lambda a, o=None: torch.addmm(*a, beta=beta, alpha=alpha, out=o)
@@ -116,7 +156,7 @@ class CompiledGraph:
                 op = lambda a, o=None: f(*a, out=o)
 
             def run(env):
-                env[out] = op([env[i] for i in ins], make() if into else None)
+                env[out] = op([env[i] for i in ins], make(env) if into else None)
             return run
         if kind == "reshape":
             shape = step["shape"]
@@ -151,7 +191,7 @@ class CompiledGraph:
         raise ValueError(f"graph {self.name}: unknown step kind {kind!r}")
 
     def _env(self, args) -> list:
-        env = [None] * len(self.values)
+        env = list(self._arena_views())
         inputs = list(args) + self.lifted
         if len(inputs) != len(self.input_ids):
             raise ValueError(f"graph {self.name} expects {len(self.input_ids)} inputs, got {len(inputs)}")
@@ -194,15 +234,18 @@ class _Recycler:
     def __init__(self, shape, dtype, device):
         self.shape, self.dtype, self.device = shape, dtype, device
         self.pool: list[torch.Tensor] = []
+        self.lock = threading.Lock()
 
     def __call__(self) -> torch.Tensor:
-        for i in range(len(self.pool)):
-            if _unreferenced(self.pool, i):
-                return self.pool[i]
-        t = torch.empty(self.shape, dtype=self.dtype, device=self.device)
-        if len(self.pool) < self.SLOTS:
-            self.pool.append(t)
-        return t
+        with self.lock:  # two threads must not both take one free buffer
+            for i in range(len(self.pool)):
+                if _unreferenced(self.pool, i):
+                    t = self.pool[i]
+                    return t  # t keeps it referenced once the lock is released
+            t = torch.empty(self.shape, dtype=self.dtype, device=self.device)
+            if len(self.pool) < self.SLOTS:
+                self.pool.append(t)
+            return t
 
 
 # The references _unreferenced itself holds: the pool's and getrefcount's
