@@ -205,7 +205,7 @@ class ShapeSpecializedGraph:
             static = make_fx(self.gm, tracing_mode="fake")(*args)
             fn = _compile_static(static, self.kind, self.options)
             self.variants[key] = fn
-        return fn(*args)
+        return fn(list(args))
 
 
 def _kernel_kind(gm: torch.fx.GraphModule, options: config.Options) -> tuple[str, str]:
@@ -240,11 +240,12 @@ def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, opt
     """AOTAutograd's fw/bw compiler: returns a boxed callable."""
     if _is_symbolic(gm):
         return make_boxed_func(ShapeSpecializedGraph(gm, kind, options))
-    return make_boxed_func(_compile_static(gm, kind, options))
+    return _compile_static(gm, kind, options)
 
 
 def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options):
-    """Compiles a graph with static shapes; returns a plain callable."""
+    """Compiles a graph with static shapes; returns a boxed callable (one
+    argument, the list of inputs, which it empties)."""
     name = f"{kind}_{next(_COUNTER)}"
     start = time.perf_counter()
     imported = None
@@ -274,7 +275,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
                       stacklevel=2)
         _STATS.append(GraphStats(name, sum(1 for n in gm.graph.nodes if n.op == "call_function"),
                                  0, 0, [], 0, 0, 0, time.perf_counter() - start, fallback=str(e)))
-        return gm.forward
+        return make_boxed_func(gm.forward)
 
     seconds = time.perf_counter() - start
     stats = GraphStats(
@@ -302,17 +303,24 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
     mapping = imported.outputs  # FX outputs -> results, or ("const", value)
     positions = imported.arg_positions  # FX inputs that are MLIR arguments
 
-    def run(*args):
+    def run(args: list):
+        # AOTAutograd's boxed convention: run takes over the argument list and
+        # empties it, so that a backward graph frees each saved activation
+        # after its last use instead of holding all of them to the end.
         if options.profile and stats.runtime is None:
             stats.runtime = (gm, compiled, positions,
                              [a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args])
+        kept = list(args) if verify else None  # the verifier reads them after the call
         clones = [a.clone() if isinstance(a, torch.Tensor) else a for a in args] if verify else None
+        inputs = [args[i] for i in positions]
+        args.clear()
         with torch.no_grad():
-            results = compiled(*[args[i] for i in positions])
+            results = compiled.run_owned(inputs)
         outputs = [m[1] if isinstance(m, tuple) else results[m] for m in mapping]
         if verify:
-            verify(args, clones, outputs)
+            verify(kept, clones, outputs)
         return outputs
+    run._boxed_call = True
     return run
 
 

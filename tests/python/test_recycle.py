@@ -5,7 +5,7 @@ import weakref
 
 import torch
 
-N = 1 << 19  # 2 MB of f32: above the reuse threshold
+N = 1 << 23  # 32 MB of f32: at the reuse threshold
 
 
 def compiled(fn):
@@ -57,10 +57,10 @@ def test_held_outputs_views_and_numpy_arrays_are_never_overwritten():
 
 
 def test_outputs_saved_for_backward_survive_later_calls():
-    lin = torch.nn.Linear(512, 1024)
+    lin = torch.nn.Linear(64, 8192)
     model = lambda x: torch.tanh(lin(x)).sum()  # noqa: E731
     c = compiled(model)
-    x1, x2 = torch.randn(1024, 512), torch.randn(1024, 512)
+    x1, x2 = torch.randn(1024, 64), torch.randn(1024, 64)  # tanh's output, saved: 32 MB
     loss1 = c(x1)
     loss2 = c(x2)  # the forward again before the first backward
     loss1.backward()

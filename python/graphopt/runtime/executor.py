@@ -94,6 +94,24 @@ class CompiledGraph:
         self.steps = [self._make_step(s, library) for s in plan["steps"]]
         self.input_ids = plan["inputs"]
         self.output_ids = plan["outputs"]
+        self.dead_after = self._dead_after(plan["steps"])
+
+    def _dead_after(self, steps: list) -> list[tuple[int, ...]]:
+        """Per step, the values nothing reads after it: the executor drops its
+        references there, so an input it was handed (a saved activation in a
+        backward graph) or an extern's result is freed when eager would free
+        it, not when the graph returns. (A view keeps its base alive.)"""
+        last = {v: -1 for v in self.input_ids}
+        for i, step in enumerate(steps):
+            for v in (*step["inputs"], *step["outputs"]):
+                last[v] = i
+        for v in self.output_ids:
+            last.pop(v, None)
+        dead = [[] for _ in steps]
+        for v, i in last.items():
+            if i >= 0:
+                dead[i].append(v)
+        return [tuple(d) for d in dead]
 
     def _arena_views(self) -> list:
         """The arena value views in this thread's arena, None for other values."""
@@ -190,19 +208,30 @@ class CompiledGraph:
             return run
         raise ValueError(f"graph {self.name}: unknown step kind {kind!r}")
 
-    def _env(self, args) -> list:
+    def _env(self, inputs: list) -> list:
+        """The value list of one call. It takes over the references in
+        `inputs`, which it empties."""
         env = list(self._arena_views())
-        inputs = list(args) + self.lifted
-        if len(inputs) != len(self.input_ids):
-            raise ValueError(f"graph {self.name} expects {len(self.input_ids)} inputs, got {len(inputs)}")
+        if len(inputs) + len(self.lifted) != len(self.input_ids):
+            raise ValueError(f"graph {self.name} expects {len(self.input_ids) - len(self.lifted)} inputs, "
+                             f"got {len(inputs)}")
+        inputs.extend(self.lifted)
         for vid, t in zip(self.input_ids, inputs):
             env[vid] = t
+        inputs.clear()
         return env
 
     def __call__(self, *args):
-        env = self._env(args)
-        for step in self.steps:
+        return self.run_owned(list(args))
+
+    def run_owned(self, inputs: list) -> list:
+        """Runs the graph on `inputs`, emptying the list: with the caller's
+        references gone, each input is freed after its last use."""
+        env = self._env(inputs)
+        for step, dead in zip(self.steps, self.dead_after):
             step(env)
+            for v in dead:
+                env[v] = None
         return [env[o] for o in self.output_ids]
 
     def profile(self, *args, repeat: int = 10) -> list[float]:
@@ -210,7 +239,7 @@ class CompiledGraph:
         times = [[] for _ in self.steps]
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
         for _ in range(repeat + 1):  # the first run warms caches up
-            env = self._env(args)
+            env = self._env(list(args))
             for i, step in enumerate(self.steps):
                 sync()
                 start = time.perf_counter()
@@ -227,8 +256,14 @@ class _Recycler:
     64 MB here); an output whose tensor, TensorImpl and storage nothing else
     references (no caller variable, view, autograd save or numpy array) is
     overwritten instead. Two per output: a loop `y = f(x)` still holds the
-    previous `y` while the next call runs."""
-    MIN_BYTES = 1 << 20
+    previous `y` while the next call runs.
+
+    Only from 32 MB: glibc maps blocks that large anew (its mmap threshold
+    grows up to 32 MB) and serves smaller ones from its heap, which reuses
+    freed memory without new page faults. Pooling smaller outputs would only
+    hold memory: a training step's saved activations, freed by the backward
+    graph as it goes, could not make room for the gradients."""
+    MIN_BYTES = 32 << 20
     SLOTS = 2
 
     def __init__(self, shape, dtype, device):

@@ -1,7 +1,9 @@
-"""The CPU graphs one thread runs share one arena: a training step holds the
-larger of its forward and backward arenas, not both; threads do not share."""
+"""Memory the runtime holds: the CPU graphs one thread runs share one arena (a
+training step holds the larger of its forward and backward arenas, not both;
+threads do not share), and a graph frees each input at its last use."""
 import copy
 import threading
+import weakref
 
 import torch
 import torch.nn as nn
@@ -69,3 +71,43 @@ def test_threads_running_one_graph_at_once_each_get_an_arena():
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+_ALIVE_AT_PROBE = []
+
+
+@torch.library.custom_op("graphopt_test::probe", mutates_args=())
+def _probe(x: torch.Tensor) -> torch.Tensor:
+    _ALIVE_AT_PROBE.append([r() is not None for r in _WATCHED])
+    return x * 2
+
+
+@_probe.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+
+_WATCHED = []
+
+
+def test_a_graph_frees_each_input_at_its_last_use_and_empties_its_argument_list():
+    # tanh is a's last use; the probe (an extern op) runs after it and sees a
+    # gone. b is read by the last step, so it is alive at the probe.
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    from graphopt import backend, config
+
+    def f(a, b):
+        return (torch.ops.graphopt_test.probe(torch.tanh(a)) + b,)
+    a, b = torch.randn(64, 64), torch.randn(64, 64)
+    gm = make_fx(f)(a, b)
+    run = backend.compile_fx_graph(gm, [a, b], kind="inference",
+                                   options=config.Options.from_user({"strict": True}))
+    args = [a.clone(), b.clone()]
+    _WATCHED[:] = [weakref.ref(t) for t in args]
+    _ALIVE_AT_PROBE.clear()
+    (out,) = run(args)
+    assert args == []
+    assert _ALIVE_AT_PROBE == [[False, True]]
+    assert all(r() is None for r in _WATCHED)  # nothing of the graph holds them after the call
+    torch.testing.assert_close(out, f(a, b)[0])
