@@ -10,10 +10,12 @@ output is checked against eager before it is timed; after warm-up, each round
 runs every contender once in a shuffled order; we report the median time, the
 p10-p90 spread and the median of the per-round paired ratio t_eager / t.
 Cold compile runs in a fresh process with empty caches (compile + first call,
-minus eager's first call); warm compile in a second fresh process reusing them.
-Memory, in that fresh process: the peak RSS growth over the RSS just before
+minus eager's first call); warm compile in fresh processes reusing them.
+Memory, in those warm processes: the peak RSS growth over the RSS just before
 the first call, during the first call (compile included) and during three
-steady-state calls after it (the peak is reset in between).
+steady-state calls after it (the peak is reset in between). Warm compile and
+memory are medians over --process-runs processes (3): a process's heap layout
+moves its peak RSS by tens of MB from one run to the next.
 """
 from __future__ import annotations
 
@@ -193,10 +195,21 @@ def fresh_process(workload: str, kind: str, scale: float, env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compile_times(workload, scale: float, kinds: list[str]) -> dict:
-    """Cold and warm compile time (first call minus eager's first call, each in
-    a fresh process) and peak RSS per contender."""
-    eager = fresh_process(workload.name, "eager", scale, dict(os.environ))
+def fresh_processes(workload: str, kind: str, scale: float, env: dict, runs: int) -> dict:
+    """The median of each figure over `runs` fresh processes: a process's heap
+    layout, so its peak RSS, differs from one run to the next by tens of MB."""
+    results = [fresh_process(workload, kind, scale, env) for _ in range(runs)]
+    ok = [r for r in results if "error" not in r]
+    if not ok:
+        return results[0]
+    return {k: statistics.median(r[k] for r in ok) if ok[0][k] is not None else None for k in ok[0]}
+
+
+def compile_times(workload, scale: float, kinds: list[str], runs: int) -> dict:
+    """Cold compile time (first call minus eager's first call, in a fresh
+    process with empty caches); warm compile time and peak RSS, medians over
+    `runs` fresh processes reusing the caches."""
+    eager = fresh_processes(workload.name, "eager", scale, dict(os.environ), runs)
     memory = ("first_call_rss_mb", "steady_rss_mb")
     result = {"eager": {k: eager.get(k) for k in memory}}
     base = eager.get("first_call_s", 0.0)
@@ -207,7 +220,7 @@ def compile_times(workload, scale: float, kinds: list[str]) -> dict:
             env = dict(os.environ, GRAPHOPT_CACHE_DIR=f"{cache}/graphopt",
                        TORCHINDUCTOR_CACHE_DIR=f"{cache}/inductor")
             cold = fresh_process(workload.name, kind, scale, env)
-            warm = fresh_process(workload.name, kind, scale, env)
+            warm = fresh_processes(workload.name, kind, scale, env, runs)
         result[kind] = {
             "cold_s": cold["first_call_s"] - base if "first_call_s" in cold else None,
             "warm_s": warm["first_call_s"] - base if "first_call_s" in warm else None,
@@ -234,6 +247,8 @@ def main() -> None:
     p.add_argument("-r", "--rounds", type=int, default=30)
     p.add_argument("--scale", type=float, default=1.0, help="batch scale (1.0 = the public sizes)")
     p.add_argument("--no-compile", action="store_true", help="skip cold/warm compile and memory")
+    p.add_argument("--process-runs", type=int, default=3,
+                   help="fresh processes per contender for warm compile time and memory (median)")
     p.add_argument("--markdown", help="also write the results table to this file")
     p.add_argument("--json", help="also write raw results as JSON")
     p.add_argument("--child-workload", help=argparse.SUPPRESS)
@@ -251,7 +266,7 @@ def main() -> None:
         kinds = [k for k in (TRAINING if w.training else INFERENCE) if available(k)]
         print(f"[{name}] {w.description} ...", flush=True)
         res = steady_state(w, args.scale, args.rounds, kinds)
-        comp = {} if args.no_compile else compile_times(w, args.scale, kinds)
+        comp = {} if args.no_compile else compile_times(w, args.scale, kinds, args.process_runs)
         raw[name] = {"steady": res, "compile": comp}
         for kind in kinds:
             r = res[kind]
@@ -279,9 +294,10 @@ def main() -> None:
             "process on the same inputs, outputs checked against eager first, then rounds in a\n"
             "shuffled order; the speedup is the median of the per-round ratio t_eager / t.\n"
             "Cold compile: a fresh process with empty caches, compile + first call minus eager's\n"
-            "first call; warm: a second fresh process reusing the caches. RSS growth: in that\n"
-            "warm process, the peak RSS over the RSS just before the first call, during the first\n"
-            "call (compile included) and during three steady-state calls after it.\n"
+            "first call; warm: fresh processes reusing the caches. RSS growth: in those warm\n"
+            "processes, the peak RSS over the RSS just before the first call, during the first\n"
+            "call (compile included) and during three steady-state calls after it. Warm compile\n"
+            f"and memory are medians over {args.process_runs} processes (eager's too).\n"
             "Workloads: `benchmarks/workloads.py`.\n\n"
             f"Measured with `python benchmarks/run.py -r {args.rounds} --scale {args.scale}` on "
             f"{machine()}; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end.\n\n"
