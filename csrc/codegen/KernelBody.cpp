@@ -388,7 +388,7 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
             return a[0] + " < (" + cty + ")0 ? (" + cty + ")0 : " + a[0];
           })
           .Case([&](ExpOp) { return "graphopt_math::exp(" + a[0] + ")"; })
-          .Case([&](LogOp) { return "std::log(" + a[0] + ")"; })
+          .Case([&](LogOp) { return "graphopt_math::log(" + a[0] + ")"; })
           .Case([&](TanhOp) { return "graphopt_math::tanh(" + a[0] + ")"; })
           .Case([&](ErfOp) { return "graphopt_math::erf(" + a[0] + ")"; })
           .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })

@@ -63,6 +63,22 @@ TEST(KernelMath, ExpWithinTwoUlpEverywhere) {
   EXPECT_TRUE(std::isnan(graphopt_math::exp(NAN)));
 }
 
+TEST(KernelMath, LogWithinTwoUlpEverywhere) {
+  float worst = 0;
+  // Every 97th positive float, subnormals to the largest finite one.
+  double e = maxUlp([](float x) { return graphopt_math::log(x); },
+                    [](double x) { return std::log(x); }, 1e-45f,
+                    std::numeric_limits<float>::max(), &worst);
+  EXPECT_LE(e, 2.0) << "worst at x = " << worst;
+  EXPECT_EQ(graphopt_math::log(1.0f), 0.0f);
+  EXPECT_EQ(graphopt_math::log(0.0f), -INFINITY);
+  EXPECT_EQ(graphopt_math::log(-0.0f), -INFINITY);
+  EXPECT_EQ(graphopt_math::log(INFINITY), INFINITY);
+  EXPECT_TRUE(std::isnan(graphopt_math::log(-1.0f)));
+  EXPECT_TRUE(std::isnan(graphopt_math::log(-INFINITY)));
+  EXPECT_TRUE(std::isnan(graphopt_math::log(NAN)));
+}
+
 TEST(KernelMath, ErfWithinFourUlpEverywhere) {
   float worst = 0;
   double e = maxUlp([](float x) { return graphopt_math::erf(x); },

@@ -107,12 +107,12 @@ def test_data_parallel_what_if():
 
 def _broken_outputs(monkeypatch):
     """Every compiled graph returns its first output plus one."""
-    original = executor.CompiledGraph.__call__
+    original = executor.CompiledGraph.run_owned
 
-    def wrong(self, *args):
-        out = original(self, *args)
+    def wrong(self, inputs):
+        out = original(self, inputs)
         return [out[0] + 1, *out[1:]]
-    monkeypatch.setattr(executor.CompiledGraph, "__call__", wrong)
+    monkeypatch.setattr(executor.CompiledGraph, "run_owned", wrong)
 
 
 def test_verify_passes_when_graphopt_matches_eager():

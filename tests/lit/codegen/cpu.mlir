@@ -24,6 +24,23 @@ func.func @pointwise(%x: tensor<256x512xf32>, %b: tensor<512xf32>) -> tensor<256
 
 // -----
 
+// log calls the vectorizable graphopt_math::log (libm's logf is a scalar
+// call); its double overload is std::log.
+// CHECK-LABEL: void graphopt_log_k0
+// CHECK: const float [[L:t[0-9]+]] = graphopt_math::log(
+// CHECK: const double [[D:t[0-9]+]] = graphopt_math::log(
+func.func @log(%x: tensor<64x256xf32>, %y: tensor<64x256xf64>) -> (tensor<64x256xf32>, tensor<64x256xf64>) {
+  %0:2 = graphopt.kernel (%x, %y) : (tensor<64x256xf32>, tensor<64x256xf64>) -> (tensor<64x256xf32>, tensor<64x256xf64>) {
+  ^bb0(%a: tensor<64x256xf32>, %b: tensor<64x256xf64>):
+    %l = graphopt.log %a : tensor<64x256xf32>
+    %d = graphopt.log %b : tensor<64x256xf64>
+    graphopt.yield %l, %d : tensor<64x256xf32>, tensor<64x256xf64>
+  }
+  return %0#0, %0#1 : tensor<64x256xf32>, tensor<64x256xf64>
+}
+
+// -----
+
 // Small kernels stay serial: no OpenMP region for 32 elements.
 // CHECK-LABEL: void graphopt_small_k0
 // CHECK-NOT: pragma omp parallel

@@ -1,6 +1,6 @@
 // graphopt_kernel_math.h - float math the C++ compiler can vectorize.
 //
-// Emitted CPU kernels include this header. glibc's expf/erff are scalar
+// Emitted CPU kernels include this header. glibc's expf/erff/logf are scalar
 // calls, so a loop calling them never vectorizes; these are branch-free
 // (selects only), always inlined, and accurate to a few ulp over the whole
 // float range, NaN and infinities included (tests/cpp/KernelMathTest.cpp
@@ -56,6 +56,45 @@ GRAPHOPT_INLINE float exp(float x) {
   int32_t half = ni >> 1;
   float result = tiny ? 0.0f : p * exp2i(half) * exp2i(ni - half);
   return x != x ? x : result;
+}
+
+/// ln(x): x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln2 + ln(1 + f)
+/// for f = m - 1, ln(1 + f) = f - f^2/2 + f^3 P(f) (Cephes' minimax
+/// polynomial), ln2 split in two so e ln2 adds no rounding error.
+/// Subnormals are scaled by 2^23 first; 0 gives -inf, +inf gives +inf, a
+/// negative x or NaN gives NaN. A loop of it vectorizes only with
+/// -fno-trapping-math, which kernels are compiled with: GCC will not
+/// if-convert the selects of the subnormal scaling otherwise.
+GRAPHOPT_INLINE float log(float x) {
+  bool subnormal = x < 1.17549435e-38f;
+  float xs = subnormal ? x * 8388608.0f : x;
+  uint32_t bits;
+  std::memcpy(&bits, &xs, sizeof bits);
+  uint32_t mbits = (bits & 0x007fffffu) | 0x3f800000u;
+  float m;
+  std::memcpy(&m, &mbits, sizeof m);
+  bool high = m > 1.41421356f;
+  m = high ? 0.5f * m : m;
+  float ef = (float)(int32_t)((bits >> 23) & 0xffu) - (subnormal ? 150.0f : 127.0f) +
+             (high ? 1.0f : 0.0f);
+  float f = m - 1.0f;
+  float z = f * f;
+  float p = 7.0376836292e-2f;
+  p = GRAPHOPT_FMA(p, f, -1.1514610310e-1f);
+  p = GRAPHOPT_FMA(p, f, 1.1676998740e-1f);
+  p = GRAPHOPT_FMA(p, f, -1.2420140846e-1f);
+  p = GRAPHOPT_FMA(p, f, 1.4249322787e-1f);
+  p = GRAPHOPT_FMA(p, f, -1.6668057665e-1f);
+  p = GRAPHOPT_FMA(p, f, 2.0000714765e-1f);
+  p = GRAPHOPT_FMA(p, f, -2.4999993993e-1f);
+  p = GRAPHOPT_FMA(p, f, 3.3333331174e-1f);
+  float y = p * f * z;
+  y = GRAPHOPT_FMA(ef, -2.12194440e-4f, y);
+  y = GRAPHOPT_FMA(z, -0.5f, y);
+  float result = GRAPHOPT_FMA(ef, 0.693359375f, f + y);
+  result = x == 0.0f ? -INFINITY : result;
+  result = x == INFINITY ? INFINITY : result;
+  return x >= 0.0f ? result : NAN;  // NaN for x < 0 and for NaN
 }
 
 /// erf(x): x P(x^2) below 0.921875, 1 - e^Q(|x|) above (Q fit to
@@ -132,6 +171,7 @@ GRAPHOPT_INLINE float round_bf16(float f) { return bf16_to_f32(f32_to_bf16(f)); 
 
 // Double precision stays with the C library (correctly rounded enough).
 GRAPHOPT_INLINE double exp(double x) { return std::exp(x); }
+GRAPHOPT_INLINE double log(double x) { return std::log(x); }
 GRAPHOPT_INLINE double erf(double x) { return std::erf(x); }
 GRAPHOPT_INLINE double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 GRAPHOPT_INLINE double tanh(double x) { return std::tanh(x); }
