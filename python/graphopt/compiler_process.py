@@ -124,7 +124,14 @@ class _Process:
         with self.lock:
             for _ in range(2):  # a second try only after an idle exit
                 self.start()
-                reply = self._exchange(request)
+                try:
+                    reply = self._exchange(request)
+                except BaseException:
+                    # Interrupted (Ctrl-C) or failed mid-exchange: the pipe may
+                    # still hold this reply, which the next request would read.
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise
                 if reply is not None:
                     break
             else:

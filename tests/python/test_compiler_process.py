@@ -91,3 +91,21 @@ def test_artifacts_match_the_in_process_compiler():
         assert getattr(remote, f) == getattr(local, f), f
     assert [(p.name, p.ir) for p in remote.passes] == [(p.name, p.ir) for p in local.passes]
     assert len(remote.passes) > 3
+
+
+def test_an_interrupted_exchange_leaves_no_stale_reply_behind(own_process):
+    compiler_process.pipeline()
+    first = own_process.proc
+
+    class Interrupted:
+        def __init__(self, stream):
+            self.stream = stream
+
+        def read(self, n):
+            raise KeyboardInterrupt  # Ctrl-C while the compiler works
+    first.stdout = Interrupted(first.stdout)
+    with pytest.raises(KeyboardInterrupt):
+        compiler_process.builtin_targets()
+    assert first.poll() is not None  # the process that owed a reply is gone
+    # The next call gets its own answer, not the interrupted one's.
+    assert "graphopt-fuse" in compiler_process.pipeline()
