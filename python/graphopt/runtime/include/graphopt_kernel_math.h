@@ -22,6 +22,14 @@
 
 namespace graphopt_math {
 
+/// c0 + x (c1 + x (c2 + ...)): Horner's rule in fused multiply-adds, the
+/// coefficients from the constant term up.
+GRAPHOPT_INLINE float poly(float, float c) { return c; }
+template <typename... C>
+GRAPHOPT_INLINE float poly(float x, float c, C... rest) {
+  return GRAPHOPT_FMA(poly(x, rest...), x, c);
+}
+
 /// 2^n for n in [-126, 127], built from the exponent bits.
 GRAPHOPT_INLINE float exp2i(int32_t n) {
   uint32_t bits = (uint32_t)(n + 127) << 23;
@@ -44,14 +52,8 @@ GRAPHOPT_INLINE float exp(float x) {
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = GRAPHOPT_FMA(n, -0.693359375f, xc);
   r = GRAPHOPT_FMA(n, 2.12194440e-4f, r);
-  float p = 1.98412698e-4f;
-  p = GRAPHOPT_FMA(p, r, 1.38888889e-3f);
-  p = GRAPHOPT_FMA(p, r, 8.33333333e-3f);
-  p = GRAPHOPT_FMA(p, r, 4.16666667e-2f);
-  p = GRAPHOPT_FMA(p, r, 1.66666667e-1f);
-  p = GRAPHOPT_FMA(p, r, 0.5f);
-  p = GRAPHOPT_FMA(p, r, 1.0f);
-  p = GRAPHOPT_FMA(p, r, 1.0f);
+  float p = poly(r, 1.0f, 1.0f, 0.5f, 1.66666667e-1f, 4.16666667e-2f,
+                    8.33333333e-3f, 1.38888889e-3f, 1.98412698e-4f);
   int32_t ni = (int32_t)n;
   int32_t half = ni >> 1;
   float result = tiny ? 0.0f : p * exp2i(half) * exp2i(ni - half);
@@ -79,15 +81,9 @@ GRAPHOPT_INLINE float log(float x) {
              (high ? 1.0f : 0.0f);
   float f = m - 1.0f;
   float z = f * f;
-  float p = 7.0376836292e-2f;
-  p = GRAPHOPT_FMA(p, f, -1.1514610310e-1f);
-  p = GRAPHOPT_FMA(p, f, 1.1676998740e-1f);
-  p = GRAPHOPT_FMA(p, f, -1.2420140846e-1f);
-  p = GRAPHOPT_FMA(p, f, 1.4249322787e-1f);
-  p = GRAPHOPT_FMA(p, f, -1.6668057665e-1f);
-  p = GRAPHOPT_FMA(p, f, 2.0000714765e-1f);
-  p = GRAPHOPT_FMA(p, f, -2.4999993993e-1f);
-  p = GRAPHOPT_FMA(p, f, 3.3333331174e-1f);
+  float p = poly(f, 3.3333331174e-1f, -2.4999993993e-1f, 2.0000714765e-1f,
+                    -1.6668057665e-1f, 1.4249322787e-1f, -1.2420140846e-1f,
+                    1.1676998740e-1f, -1.1514610310e-1f, 7.0376836292e-2f);
   float y = p * f * z;
   y = GRAPHOPT_FMA(ef, -2.12194440e-4f, y);
   y = GRAPHOPT_FMA(z, -0.5f, y);
@@ -102,25 +98,15 @@ GRAPHOPT_INLINE float log(float x) {
 GRAPHOPT_INLINE float erf(float x) {
   float a = std::fabs(x);
   float s = x * x;
-  float p = 8.362147672e-05f;
-  p = GRAPHOPT_FMA(p, s, -8.138155425e-04f);
-  p = GRAPHOPT_FMA(p, s, 5.200294885e-03f);
-  p = GRAPHOPT_FMA(p, s, -2.685889171e-02f);
-  p = GRAPHOPT_FMA(p, s, 1.128367976e-01f);
-  p = GRAPHOPT_FMA(p, s, -3.761263176e-01f);
-  p = GRAPHOPT_FMA(p, s, 1.128379166e+00f);
+  float p = poly(s, 1.128379166e+00f, -3.761263176e-01f, 1.128367976e-01f,
+                    -2.685889171e-02f, 5.200294885e-03f, -8.138155425e-04f,
+                    8.362147672e-05f);
   float small = x * p;
   float t = a > 4.0f ? 4.0f : a;
-  float q = 9.194767165e-07f;
-  q = GRAPHOPT_FMA(q, t, -1.472971282e-05f);
-  q = GRAPHOPT_FMA(q, t, 8.110050292e-05f);
-  q = GRAPHOPT_FMA(q, t, 3.113028626e-05f);
-  q = GRAPHOPT_FMA(q, t, -3.172428905e-03f);
-  q = GRAPHOPT_FMA(q, t, 2.350954354e-02f);
-  q = GRAPHOPT_FMA(q, t, -1.065889301e-01f);
-  q = GRAPHOPT_FMA(q, t, -6.344641743e-01f);
-  q = GRAPHOPT_FMA(q, t, -1.129093325e+00f);
-  q = GRAPHOPT_FMA(q, t, 1.053845196e-04f);
+  float q = poly(t, 1.053845196e-04f, -1.129093325e+00f, -6.344641743e-01f,
+                    -1.065889301e-01f, 2.350954354e-02f, -3.172428905e-03f,
+                    3.113028626e-05f, 8.110050292e-05f, -1.472971282e-05f,
+                    9.194767165e-07f);
   float big = std::copysign(1.0f - graphopt_math::exp(q), x);
   float result = a < 0.921875f ? small : big;
   return x != x ? x : result;
@@ -131,13 +117,9 @@ GRAPHOPT_INLINE float erf(float x) {
 GRAPHOPT_INLINE float tanh(float x) {
   float a = std::fabs(x);
   float s = x * x;
-  float p = -7.987962387e-04f;
-  p = GRAPHOPT_FMA(p, s, 3.220871262e-03f);
-  p = GRAPHOPT_FMA(p, s, -8.745990191e-03f);
-  p = GRAPHOPT_FMA(p, s, 2.184816298e-02f);
-  p = GRAPHOPT_FMA(p, s, -5.396607232e-02f);
-  p = GRAPHOPT_FMA(p, s, 1.333332182e-01f);
-  p = GRAPHOPT_FMA(p, s, -3.333333308e-01f);
+  float p = poly(s, -3.333333308e-01f, 1.333332182e-01f, -5.396607232e-02f,
+                    2.184816298e-02f, -8.745990191e-03f, 3.220871262e-03f,
+                    -7.987962387e-04f);
   float small = GRAPHOPT_FMA(x * s, p, x);
   float e = graphopt_math::exp(2.0f * (a < 20.0f ? a : 20.0f));
   float big = std::copysign(1.0f - 2.0f / (e + 1.0f), x);
