@@ -400,8 +400,27 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
           .Case([&](SubOp) { return a[0] + " - " + a[1]; })
           .Case([&](MulOp) { return a[0] + " * " + a[1]; })
           .Case([&](DivOp) { return a[0] + " / " + a[1]; })
-          .Case([&](PowOp) {
-            return "(" + cty + ")std::pow(" + a[0] + ", " + a[1] + ")";
+          .Case([&](PowOp p) {
+            // As torch does: multiplies, sqrt or a reciprocal for these
+            // exponents (exact where pow may round differently, and they
+            // vectorize where libm's pow is a scalar call).
+            std::optional<double> e = specialPowExponent(p);
+            const std::string &x = a[0];
+            if (!e)
+              return "(" + cty + ")std::pow(" + x + ", " + a[1] + ")";
+            if (*e == 1)
+              return x;
+            if (*e == 2)
+              return x + " * " + x;
+            if (*e == 3)
+              return x + " * " + x + " * " + x;
+            if (*e == 0.5)
+              return "std::sqrt(" + x + ")";
+            if (*e == -0.5)
+              return one + " / std::sqrt(" + x + ")";
+            if (*e == -1)
+              return one + " / " + x;
+            return one + " / (" + x + " * " + x + ")";
           })
           .Case([&](MaxOp) {
             return "(" + a[0] + " != " + a[0] + " || " + a[0] + " > " + a[1] +

@@ -250,14 +250,26 @@ double graphopt::flopsPerElement(Operation *op) {
       // Relative to exp's 8 multiply-adds, as the emitted C++ runs them on
       // an AVX-512 CPU (a loop of each over a cache-resident array: erf
       // 3.1x exp, tanh 2.5x, log 2x, sigmoid 1.3x, rsqrt 1.6x; pow is a
-      // scalar libm call, 23x). vector_flops is calibrated in the same unit
-      // (8 per exp), so FLOPs / vector_flops is the time.
+      // scalar libm call, 23x, unless its exponent is a special constant).
+      // vector_flops is calibrated in the same unit (8 per exp), so
+      // FLOPs / vector_flops is the time.
       .Case<ExpOp>([](auto) { return 8.0; })
       .Case<SigmoidOp>([](auto) { return 10.0; })
       .Case<TanhOp>([](auto) { return 20.0; })
       .Case<ErfOp>([](auto) { return 24.0; })
       .Case<LogOp>([](auto) { return 16.0; })
-      .Case<PowOp>([](auto) { return 180.0; })
+      .Case<PowOp>([](PowOp p) {
+        // Exponents computed with multiplies, sqrt or a division (the
+        // emitters do as torch does), else a scalar libm call.
+        std::optional<double> e = specialPowExponent(p);
+        if (!e)
+          return 180.0;
+        if (*e == 0.5 || *e == -1)
+          return 6.0;
+        if (*e == -0.5)
+          return 12.0;
+        return *e == -2 ? 7.0 : *e - 1; // 2: one multiply, 3: two, 1: none
+      })
       .Case<RsqrtOp>([](auto) { return 12.0; })
       .Case<SqrtOp, DivOp>([](auto) { return 6.0; })
       .Default([](Operation *) { return 1.0; });

@@ -75,6 +75,11 @@ constexpr llvm::StringLiteral kFreshResultsAttr = "graphopt.fresh_results";
 /// (no permute or reduction reads another element).
 bool isPointwiseBody(mlir::Block &body);
 
+/// The exponent of a float graphopt.pow whose exponent is a splat constant
+/// (through broadcasts), when it is one that torch computes with multiplies,
+/// sqrt or a reciprocal instead of pow: 1, 2, 3, 0.5, -0.5, -1, -2.
+std::optional<double> specialPowExponent(mlir::Operation *pow);
+
 /// The C name of kernel `index` of function `function`: what the emitters
 /// define, the launch plan calls and the cost model reports.
 std::string kernelSymbol(llvm::StringRef function, unsigned index);

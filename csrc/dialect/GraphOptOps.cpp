@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -130,6 +131,31 @@ bool graphopt::isRowShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
   return !domain.empty() && domain.back() != 1 &&
          shape.size() == domain.size() && shape.back() == 1 &&
          shape.drop_back() == domain.drop_back();
+}
+
+std::optional<double> graphopt::specialPowExponent(Operation *pow) {
+  auto op = dyn_cast<PowOp>(pow);
+  if (!op || !isa<FloatType>(getElementTypeOrSelf(op.getType())))
+    return std::nullopt;
+  Value rhs = op.getRhs();
+  while (auto b = rhs.getDefiningOp<BroadcastOp>())
+    rhs = b.getInput();
+  auto c = rhs.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  Attribute v = dense.getSplatValue<Attribute>();
+  double e;
+  if (auto f = dyn_cast<FloatAttr>(v))
+    e = f.getValueAsDouble();
+  else if (auto i = dyn_cast<IntegerAttr>(v))
+    e = (double)i.getInt();
+  else
+    return std::nullopt;
+  for (double special : {1.0, 2.0, 3.0, 0.5, -0.5, -1.0, -2.0})
+    if (e == special)
+      return e;
+  return std::nullopt;
 }
 
 bool graphopt::isPointwiseBody(Block &body) {

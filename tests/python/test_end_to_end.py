@@ -257,3 +257,17 @@ def test_eval_batch_norm_fuses_with_its_relu():
     assert stats.extern_ops == ["aten::convolution.default"]
     assert stats.kernels == 1
     assert {"rsqrt", "relu"} <= set(stats.kernel_ops[0])
+
+
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -1, -2, -0.5, 1.7])
+def test_pow_by_a_constant_matches_eager(exponent, tmp_path):
+    # torch computes x^2, x^3, sqrt and reciprocals without pow; so do the
+    # kernels, bit for bit equal to eager on the multiplies and 1/x (eager's
+    # vectorized sqrt is 1 ulp off a correctly rounded one on a few elements).
+    fn = lambda x: (x.abs() + 0.1).pow(exponent) * 2  # noqa: E731
+    x = torch.randn(64, 256)
+    out = torch.compile(fn, backend="graphopt", options={"strict": True, "dump_dir": str(tmp_path)})(x)
+    exact = exponent in (2, 3, -1)
+    torch.testing.assert_close(out, fn(x), **({"rtol": 0, "atol": 0} if exact else TOL))
+    source = next(tmp_path.glob("*/kernels.cpp")).read_text()
+    assert ("std::pow" in source) == (exponent == 1.7)

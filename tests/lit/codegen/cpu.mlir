@@ -41,6 +41,34 @@ func.func @log(%x: tensor<64x256xf32>, %y: tensor<64x256xf64>) -> (tensor<64x256
 
 // -----
 
+// pow with a special constant exponent is computed as torch computes it:
+// x^2 a multiply, x^0.5 a sqrt, x^-1 a division; other exponents call pow.
+// CHECK-LABEL: void graphopt_pow_k0
+// CHECK: const float [[X:t[0-9]+]] = in0[
+// CHECK: const float [[SQ:t[0-9]+]] = [[X]] * [[X]];
+// CHECK: const float [[RT:t[0-9]+]] = std::sqrt([[X]]);
+// CHECK: const float [[RC:t[0-9]+]] = (float)1 / [[X]];
+// CHECK: const float [[P:t[0-9]+]] = (float)std::pow([[X]],
+// CHECK-NOT: std::pow
+func.func @pow(%x: tensor<64x256xf32>) -> (tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>) {
+  %0:4 = graphopt.kernel (%x) : (tensor<64x256xf32>) -> (tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>) {
+  ^bb0(%a: tensor<64x256xf32>):
+    %two = graphopt.constant dense<2.0> : tensor<f32>
+    %half = graphopt.constant dense<0.5> : tensor<f32>
+    %m1 = graphopt.constant dense<-1.0> : tensor<f32>
+    %other = graphopt.constant dense<1.7> : tensor<f32>
+    %b2 = graphopt.broadcast %two : tensor<f32> to tensor<64x256xf32>
+    %sq = graphopt.pow %a, %b2 : (tensor<64x256xf32>, tensor<64x256xf32>) -> tensor<64x256xf32>
+    %rt = graphopt.pow %a, %half : (tensor<64x256xf32>, tensor<f32>) -> tensor<64x256xf32>
+    %rc = graphopt.pow %a, %m1 : (tensor<64x256xf32>, tensor<f32>) -> tensor<64x256xf32>
+    %p = graphopt.pow %a, %other : (tensor<64x256xf32>, tensor<f32>) -> tensor<64x256xf32>
+    graphopt.yield %sq, %rt, %rc, %p : tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>
+  }
+  return %0#0, %0#1, %0#2, %0#3 : tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<64x256xf32>
+}
+
+// -----
+
 // Small kernels stay serial: no OpenMP region for 32 elements.
 // CHECK-LABEL: void graphopt_small_k0
 // CHECK-NOT: pragma omp parallel
