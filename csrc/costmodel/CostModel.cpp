@@ -246,32 +246,35 @@ std::optional<std::string> eagerTag(Location loc) {
 double graphopt::flopsPerElement(Operation *op) {
   if (isView(op) || isa<ConstantOp>(op))
     return 0;
+  // Relative to exp's 8 multiply-adds, as the emitted C++ runs them on an
+  // AVX-512 CPU (a loop of each over a cache-resident array: erf 3.1x exp,
+  // tanh 2.5x, log 2x, sigmoid 1.3x, rsqrt 1.6x; pow is a scalar libm call,
+  // 23x). vector_flops is calibrated in the same unit (8 per exp), so
+  // FLOPs / vector_flops is the time.
+  constexpr double kSqrt = 6, kDiv = 6, kRsqrt = 12, kPow = 180;
   return llvm::TypeSwitch<Operation *, double>(op)
-      // Relative to exp's 8 multiply-adds, as the emitted C++ runs them on
-      // an AVX-512 CPU (a loop of each over a cache-resident array: erf
-      // 3.1x exp, tanh 2.5x, log 2x, sigmoid 1.3x, rsqrt 1.6x; pow is a
-      // scalar libm call, 23x, unless its exponent is a special constant).
-      // vector_flops is calibrated in the same unit (8 per exp), so
-      // FLOPs / vector_flops is the time.
       .Case<ExpOp>([](auto) { return 8.0; })
       .Case<SigmoidOp>([](auto) { return 10.0; })
       .Case<TanhOp>([](auto) { return 20.0; })
       .Case<ErfOp>([](auto) { return 24.0; })
       .Case<LogOp>([](auto) { return 16.0; })
-      .Case<PowOp>([](PowOp p) {
-        // Exponents computed with multiplies, sqrt or a division (the
-        // emitters do as torch does), else a scalar libm call.
+      .Case<PowOp>([&](PowOp p) {
+        // The exponents the emitters compute as torch does, priced as the
+        // ops they become; any other is a pow call.
         std::optional<double> e = specialPowExponent(p);
         if (!e)
-          return 180.0;
-        if (*e == 0.5 || *e == -1)
-          return 6.0;
+          return kPow;
+        if (*e == 0.5)
+          return kSqrt;
         if (*e == -0.5)
-          return 12.0;
-        return *e == -2 ? 7.0 : *e - 1; // 2: one multiply, 3: two, 1: none
+          return kRsqrt;
+        if (*e < 0) // -1: a division; -2: a multiply and a division
+          return kDiv - *e - 1;
+        return *e - 1; // 1: nothing; 2: a multiply; 3: two
       })
-      .Case<RsqrtOp>([](auto) { return 12.0; })
-      .Case<SqrtOp, DivOp>([](auto) { return 6.0; })
+      .Case<RsqrtOp>([&](auto) { return kRsqrt; })
+      .Case<SqrtOp>([&](auto) { return kSqrt; })
+      .Case<DivOp>([&](auto) { return kDiv; })
       .Default([](Operation *) { return 1.0; });
 }
 

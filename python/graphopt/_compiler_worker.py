@@ -24,10 +24,10 @@ def _load(path: str):
 
 
 def _plain(result):
-    """Results as picklable data: an Artifact becomes a dict of its fields."""
+    """Results as picklable data: an Artifact becomes a dict of the fields
+    the binding exposes, its pass snapshots (name, ir) pairs."""
     if type(result).__name__ == "Artifact":
-        fields = ("optimized_ir", "cpu_source", "plan_json", "cuda_source", "cost_json", "cost_table")
-        plain = {f: getattr(result, f) for f in fields}
+        plain = {f: getattr(result, f) for f in dir(type(result)) if not f.startswith("_")}
         plain["passes"] = [(s.name, s.ir) for s in result.passes]
         return plain
     return result
