@@ -40,10 +40,10 @@ static std::string literal(Type t, Attribute a) {
   if (auto f = dyn_cast<FloatAttr>(a)) {
     double d = f.getValueAsDouble();
     if (std::isnan(d))
-      return "std::numeric_limits<" + cty + ">::quiet_NaN()";
+      return "graphopt_math::quiet_nan<" + cty + ">()";
     if (std::isinf(d))
-      return std::string(d < 0 ? "-" : "") + "std::numeric_limits<" + cty +
-             ">::infinity()";
+      return std::string(d < 0 ? "-" : "") + "graphopt_math::infinity<" +
+             cty + ">()";
     return llvm::formatv("({0}){1:e16}", cty, d).str();
   }
   auto i = cast<IntegerAttr>(a);
@@ -383,7 +383,7 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
   std::string expr =
       llvm::TypeSwitch<Operation *, std::string>(op)
           .Case([&](NegOp) { return "-" + a[0]; })
-          .Case([&](AbsOp) { return "std::abs(" + a[0] + ")"; })
+          .Case([&](AbsOp) { return "graphopt_math::abs(" + a[0] + ")"; })
           .Case([&](ReluOp) {
             return a[0] + " < (" + cty + ")0 ? (" + cty + ")0 : " + a[0];
           })
@@ -391,8 +391,8 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
           .Case([&](LogOp) { return "graphopt_math::log(" + a[0] + ")"; })
           .Case([&](TanhOp) { return "graphopt_math::tanh(" + a[0] + ")"; })
           .Case([&](ErfOp) { return "graphopt_math::erf(" + a[0] + ")"; })
-          .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
-          .Case([&](RsqrtOp) { return one + " / std::sqrt(" + a[0] + ")"; })
+          .Case([&](SqrtOp) { return "graphopt_math::sqrt(" + a[0] + ")"; })
+          .Case([&](RsqrtOp) { return one + " / graphopt_math::sqrt(" + a[0] + ")"; })
           .Case([&](SigmoidOp) {
             return "graphopt_math::sigmoid(" + a[0] + ")";
           })
@@ -407,7 +407,7 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
             std::optional<double> e = specialPowExponent(p);
             const std::string &x = a[0];
             if (!e)
-              return "(" + cty + ")std::pow(" + x + ", " + a[1] + ")";
+              return "(" + cty + ")graphopt_math::pow(" + x + ", " + a[1] + ")";
             if (*e == 1)
               return x;
             if (*e == 2)
@@ -415,9 +415,9 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
             if (*e == 3)
               return x + " * " + x + " * " + x;
             if (*e == 0.5)
-              return "std::sqrt(" + x + ")";
+              return "graphopt_math::sqrt(" + x + ")";
             if (*e == -0.5)
-              return one + " / std::sqrt(" + x + ")";
+              return one + " / graphopt_math::sqrt(" + x + ")";
             if (*e == -1)
               return one + " / " + x;
             return one + " / (" + x + " * " + x + ")";
@@ -464,8 +464,8 @@ ReduceInfo KernelBodyPrinter::reduceInfo(Operation *op) const {
   r.accTy = r.isSum && t.isF32() && wideF32Sums ? "double" : r.cty;
   r.init = r.isSum ? "0"
            : isa<FloatType>(t)
-               ? "-std::numeric_limits<" + r.cty + ">::infinity()"
-               : "std::numeric_limits<" + r.cty + ">::lowest()";
+               ? "-graphopt_math::infinity<" + r.cty + ">()"
+               : "graphopt_math::lowest<" + r.cty + ">()";
   return r;
 }
 

@@ -82,8 +82,8 @@ func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
 // max; then the row's elements in a block-stride loop.
 // CHECK-LABEL: graphopt_softmax_row_k0_kernel
 // CHECK-NEXT: for (int64_t o = blockIdx.x; o < 64; o += gridDim.x) {
-// CHECK: float [[MAX:acc[0-9]+]] = -std::numeric_limits<float>::infinity();
-// CHECK: [[MAX]] = graphopt_block_reduce([[MAX]], (float)(-std::numeric_limits<float>::infinity()), graphopt_max());
+// CHECK: float [[MAX:acc[0-9]+]] = -graphopt_math::infinity<float>();
+// CHECK: [[MAX]] = graphopt_block_reduce([[MAX]], (float)(-graphopt_math::infinity<float>()), graphopt_max());
 // CHECK-NEXT: const float [[M:t[0-9]+]] = (float)[[MAX]];
 // CHECK: - [[M]];
 // CHECK: = graphopt_math::exp(
@@ -161,7 +161,7 @@ func.func @vec(%x: tensor<32x32xf32>, %y: tensor<32x32xf32>) -> tensor<32x32xf32
 // CHECK-LABEL: graphopt_layer_norm_saves_statistics_k0_kernel(const float *__restrict__ in0, float *__restrict__ out0, float *__restrict__ out1, float *__restrict__ out2)
 // CHECK: graphopt_block_reduce(
 // CHECK: graphopt_block_reduce(
-// CHECK: [[RSTD:t[0-9]+]] = (float)1 / std::sqrt(
+// CHECK: [[RSTD:t[0-9]+]] = (float)1 / graphopt_math::sqrt(
 // CHECK-NEXT: if (threadIdx.x == 0) {
 // CHECK-NEXT: out0[o] =
 // CHECK-NEXT: out1[o] = [[RSTD]];

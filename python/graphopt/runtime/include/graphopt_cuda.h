@@ -18,6 +18,29 @@
 
 namespace graphopt_math {
 
+// The names graphopt_kernel_math.h gives CPU kernels: both emitters print
+// the same calls.
+__device__ __forceinline__ float sqrt(float x) { return ::sqrtf(x); }
+__device__ __forceinline__ double sqrt(double x) { return ::sqrt(x); }
+__device__ __forceinline__ float abs(float x) { return ::fabsf(x); }
+__device__ __forceinline__ double abs(double x) { return ::fabs(x); }
+template <typename T> __device__ __forceinline__ T abs(T x) {
+  return x < 0 ? (T)(0 - (uint64_t)x) : x;
+}
+__device__ __forceinline__ float pow(float x, float e) { return ::powf(x, e); }
+__device__ __forceinline__ double pow(double x, double e) { return ::pow(x, e); }
+template <typename A, typename B> __device__ __forceinline__ double pow(A x, B e) {
+  return ::pow((double)x, (double)e);
+}
+template <typename T> __device__ __forceinline__ T infinity() {
+  return std::numeric_limits<T>::infinity();
+}
+template <typename T> __device__ __forceinline__ T quiet_nan() {
+  return std::numeric_limits<T>::quiet_NaN();
+}
+template <typename T> __device__ __forceinline__ T lowest() {
+  return std::numeric_limits<T>::lowest();
+}
 __device__ __forceinline__ float exp(float x) { return ::expf(x); }
 __device__ __forceinline__ double exp(double x) { return ::exp(x); }
 __device__ __forceinline__ float log(float x) { return ::logf(x); }
