@@ -47,7 +47,7 @@ bool isReduction(Operation *op) { return isa<ReduceSumOp, ReduceMaxOp>(op); }
 /// Cheap to recompute per consumer: views become index math, constants
 /// become literals.
 bool isDuplicable(Operation *op) {
-  return isa<PermuteOp, BroadcastOp, ConstantOp>(op);
+  return isa<PermuteOp, BroadcastOp, SliceOp, ConstantOp>(op);
 }
 
 /// Ops that start a group. Views and constants alone are not worth a kernel:
@@ -58,7 +58,8 @@ bool isRoot(Operation *op) {
 }
 
 bool isFusibleProducer(Operation *op) {
-  return isElementwise(op) || isa<PermuteOp, ConstantOp>(op) || isReduction(op);
+  return isElementwise(op) || isa<PermuteOp, SliceOp, ConstantOp>(op) ||
+         isReduction(op);
 }
 
 struct Group {
@@ -135,7 +136,7 @@ private:
         continue;
       ++full;
       Operation *def = v.getDefiningOp();
-      while (def && isa<PermuteOp, BroadcastOp>(def))
+      while (def && isa<PermuteOp, BroadcastOp, SliceOp>(def))
         def = def->getOperand(0).getDefiningOp();
       if (def && isElementwise(def))
         return false;

@@ -116,7 +116,7 @@ public:
     for (Operation &op : block) {
       for (Value r : op.getResults())
         sets.insert(r);
-      if (isa<ReshapeOp, PermuteOp, BroadcastOp>(op))
+      if (isView(&op))
         sets.unionSets(op.getResult(0), op.getOperand(0));
       if (isa<ExternOp>(op) && !op.hasAttr(kFreshResultsAttr))
         for (Value r : op.getResults())

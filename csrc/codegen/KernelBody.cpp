@@ -364,6 +364,14 @@ FailureOr<std::string> KernelBodyPrinter::compute(Value v, const Index &idx) {
       in[src] = idx[i];
     return eval(p.getInput(), in);
   }
+  if (auto sl = dyn_cast<SliceOp>(op)) {
+    Index in(idx);
+    for (auto [d, off] : llvm::enumerate(sl.getOffsets()))
+      if (off != 0)
+        in[d] = idx[d] == "0" ? std::to_string(off)
+                              : "(" + idx[d] + " + " + std::to_string(off) + ")";
+    return eval(sl.getInput(), in);
+  }
   if (isa<ReduceSumOp, ReduceMaxOp>(op)) {
     FailureOr<std::string> r = reduce(op, idx);
     ++phase; // the reduction's loop is complete

@@ -73,7 +73,7 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
     for (auto [i, r] : llvm::enumerate(op.getResults())) {
       int64_t off = offsets ? offsets[i] : -1;
       StringRef storage = off >= 0 ? "arena" : "fresh";
-      if (isa<ReshapeOp, PermuteOp, BroadcastOp>(op))
+      if (isView(&op))
         storage = "view";
       else if (isa<ExternOp>(op))
         storage = "extern";
@@ -111,6 +111,13 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
       step["perm"] = std::move(perm);
     } else if (isa<BroadcastOp>(op)) {
       step["kind"] = "broadcast";
+      step["shape"] = shapeJson(op.getResult(0));
+    } else if (auto sl = dyn_cast<SliceOp>(op)) {
+      step["kind"] = "slice";
+      json::Array offsets;
+      for (int64_t o : sl.getOffsets())
+        offsets.push_back(o);
+      step["offsets"] = std::move(offsets);
       step["shape"] = shapeJson(op.getResult(0));
     } else if (auto c = dyn_cast<ConstantOp>(op)) {
       auto dense = dyn_cast<DenseElementsAttr>(c.getValue());

@@ -36,8 +36,6 @@ double bytesRead(Value v) {
   return byteSize(v);
 }
 
-bool isView(Operation *op) { return isa<ReshapeOp, PermuteOp, BroadcastOp>(op); }
-
 /// FLOPs of the extern ops whose work is known from their shapes:
 /// convolutions (2 per multiply-add of output x weight window) and their
 /// backward (the input and the weight gradients, twice the forward).
@@ -161,14 +159,28 @@ void addFresh(StepCost &s, Operation *op, unsigned i, const Target &t) {
     s.freshBytes += bytes;
 }
 
+/// The bytes kernel `k` reads of its input `i`: the whole input, unless the
+/// body only slices it (q, k and v out of one projection), then the boxes
+/// (overlapping ones counted twice, at most the whole input).
+double kernelInputBytes(KernelOp k, unsigned i) {
+  double whole = bytesRead(k->getOperand(i)), boxes = 0;
+  for (Operation *user : k.getBody().front().getArgument(i).getUsers()) {
+    if (!isa<SliceOp>(user))
+      return whole;
+    boxes += byteSize(user->getResult(0));
+  }
+  return std::min(whole, boxes);
+}
+
 StepCost stepOf(Operation *op, unsigned index, const Target &t,
                 func::FuncOp func, unsigned &kernelIndex) {
   StepCost s;
   s.index = index;
   s.kind = shortName(op);
   s.name = s.kind;
-  for (Value v : op->getOperands())
-    s.bytesRead += bytesRead(v);
+  auto kernel = dyn_cast<KernelOp>(op);
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    s.bytesRead += kernel ? kernelInputBytes(kernel, i) : bytesRead(v);
   for (Value r : op->getResults())
     s.bytesWritten += byteSize(r);
   bool contraction = isContraction(op);

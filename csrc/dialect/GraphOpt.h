@@ -37,6 +37,10 @@ inline bool isElementwise(mlir::Operation *op) {
   return op->hasTrait<OpTrait::Elementwise>();
 }
 
+/// Ops whose result is a view of their input's storage: reshape, permute,
+/// broadcast and slice. Outside kernels the runtime makes torch views of them.
+bool isView(mlir::Operation *op);
+
 /// The numpy broadcast of two shapes, or failure if they are incompatible.
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);

@@ -158,6 +158,10 @@ std::optional<double> graphopt::specialPowExponent(Operation *pow) {
   return std::nullopt;
 }
 
+bool graphopt::isView(Operation *op) {
+  return isa<ReshapeOp, PermuteOp, BroadcastOp, SliceOp>(op);
+}
+
 bool graphopt::isPointwiseBody(Block &body) {
   return llvm::all_of(body.without_terminator(), [](Operation &op) {
     return isElementwise(&op) || isa<ConstantOp>(op);
@@ -275,6 +279,33 @@ LogicalResult PermuteOp::verify() {
                            << " has size " << in.getDimSize(p);
   }
   return success();
+}
+
+LogicalResult SliceOp::verify() {
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  ArrayRef<int64_t> offsets = getOffsets();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError() << "changes the element type";
+  if ((int64_t)offsets.size() != in.getRank() || out.getRank() != in.getRank())
+    return emitOpError() << offsets.size() << " offsets for a tensor of rank "
+                         << in.getRank() << " sliced to rank " << out.getRank();
+  for (auto [d, off] : llvm::enumerate(offsets)) {
+    int64_t size = out.getDimSize(d), whole = in.getDimSize(d);
+    if (ShapedType::isDynamic(size) || ShapedType::isDynamic(whole))
+      return emitOpError() << "needs static shapes";
+    if (off < 0 || off > whole || size > whole - off)
+      return emitOpError() << "dim " << d << ": [" << off << ", " << off
+                           << " + " << size << ") is outside [0, " << whole
+                           << ")";
+  }
+  return success();
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor) {
+  // The whole input: no view needed.
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
 }
 
 LogicalResult ReshapeOp::verify() {

@@ -150,6 +150,24 @@ def GraphOpt_ReshapeOp : GraphOpt_Op<"reshape", [Pure]> {
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def GraphOpt_SliceOp : GraphOpt_Op<"slice", [Pure]> {
+  let summary = "a box of the input: result[i] = input[i + offsets] (aten.slice, split)";
+  let description = [{
+    The result's shape is the box's size; `offsets` holds one start per dim.
+    A view: outside kernels the runtime narrows the input tensor, inside a
+    kernel it is index math, so a kernel reads the part of a larger buffer
+    it needs (the q, k and v thirds of a fused projection) without a copy.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$offsets);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat =
+      "$input $offsets attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def GraphOpt_ConstantOp : GraphOpt_Op<"constant", [Pure,

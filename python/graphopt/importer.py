@@ -221,6 +221,26 @@ class Importer:
     def broadcast(self, x: V, shape) -> V:
         return self.to_shape("broadcast", x, shape)
 
+    def slice(self, x: V, offsets, shape) -> V:
+        """`graphopt.slice`: the box of `shape` starting at `offsets` (a view)."""
+        shape = tuple(shape)
+        if shape == x.shape:
+            return x
+        return self.p.op(
+            f"graphopt.slice {x.name} [{', '.join(map(str, offsets))}] : {x.type} to "
+            f"{tensor_type(shape, x.dtype)}", shape, x.dtype)
+
+    def slices(self, x: V, dim: int, sizes) -> tuple:
+        """Consecutive boxes of `sizes` along `dim` (aten.split)."""
+        rank = len(x.shape)
+        dim %= rank
+        out, start = [], 0
+        for size in sizes:
+            offsets = [start if d == dim else 0 for d in range(rank)]
+            out.append(self.slice(x, offsets, x.shape[:dim] + (size,) + x.shape[dim + 1:]))
+            start += size
+        return tuple(out)
+
     def reduce(self, kind: str, x: V, dims, keepdim: bool) -> V:
         rank = len(x.shape)
         if rank == 0:
@@ -612,6 +632,44 @@ def _transpose(im, out, x, d0, d1):
     d0, d1 = d0 % rank, d1 % rank
     perm[d0], perm[d1] = perm[d1], perm[d0]
     return im.permute(x, perm)
+
+
+@_handles(aten.slice.Tensor)
+def _slice(im, out, x, dim=0, start=None, end=None, step=1):
+    if step != 1 or not x.shape:
+        return None  # a strided slice stays an extern
+    dim %= len(x.shape)
+    start, end, _ = slice(start, end).indices(x.shape[dim])
+    offsets = [start if d == dim else 0 for d in range(len(x.shape))]
+    return im.slice(x, offsets, out[0])
+
+
+@_handles(aten.split_with_sizes.default)
+def _split_with_sizes(im, out, x, sizes, dim=0):
+    return im.slices(x, dim, sizes)
+
+
+@_handles(aten.split.Tensor)
+def _split(im, out, x, split_size, dim=0):
+    n = x.shape[dim % len(x.shape)]
+    sizes = [min(split_size, n - s) for s in range(0, n, split_size)] if split_size else []
+    return im.slices(x, dim, sizes or [n])  # an empty dim splits into one empty box
+
+
+@_handles(aten.select.int)
+def _select(im, out, x, dim, index):
+    dim %= len(x.shape)
+    index %= x.shape[dim]
+    offsets = [index if d == dim else 0 for d in range(len(x.shape))]
+    box = im.slice(x, offsets, x.shape[:dim] + (1,) + x.shape[dim + 1:])
+    return im.reshape(box, out[0])
+
+
+@_handles(aten.unbind.int)
+def _unbind(im, out, x, dim=0):
+    dim %= len(x.shape)
+    rest = x.shape[:dim] + x.shape[dim + 1:]
+    return tuple(im.reshape(box, rest) for box in im.slices(x, dim, [1] * x.shape[dim]))
 
 
 @_handles(aten.expand.default)

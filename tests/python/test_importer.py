@@ -112,3 +112,23 @@ def test_ops_doc_is_current():
     from graphopt.ops_doc import render
     doc = Path(__file__).resolve().parents[2] / "docs" / "ops.md"
     assert doc.read_text() == render(), "docs/ops.md is stale: run `make docs`"
+
+
+def test_slicing_ops_become_slices_not_externs():
+    def fn(x):
+        a, b, c = x.split([4, 4, 8], dim=-1)
+        first, second = x.chunk(2, dim=0)
+        return (a * 2, b.exp(), c[:, 1:-1], x[:, 3], x.narrow(1, 2, 5), first + second,
+                *x.unbind(0)[:2])
+    g = import_graph(trace(fn, torch.randn(6, 16)), "slices")
+    assert g.extern_ops == [], g.mlir
+    assert "graphopt.slice %arg0 [0, 4] : tensor<6x16xf32> to tensor<6x4xf32>" in g.mlir
+    assert "graphopt.slice %arg0 [0, 3] : tensor<6x16xf32> to tensor<6x1xf32>" in g.mlir  # x[:, 3]
+    assert "[3, 0] : tensor<6x16xf32> to tensor<3x16xf32>" in g.mlir  # chunk's second half
+    _C.compile(g.mlir)
+
+
+def test_strided_slice_stays_an_extern():
+    g = import_graph(trace(lambda x: x[:, ::2] + 1, torch.randn(4, 8)), "strided")
+    assert g.extern_ops == ["aten::slice.Tensor"] and "graphopt.slice" not in g.mlir
+    _C.compile(g.mlir)

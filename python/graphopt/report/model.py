@@ -27,7 +27,7 @@ CONTRACTION_KINDS = ("matmul", "bmm", "addmm")
 # Steps that launch work of their own: the roofline's points.
 COMPUTE_KINDS = ("kernel", *CONTRACTION_KINDS)
 # Steps whose output aliases their input.
-VIEW_KINDS = ("reshape", "permute", "broadcast")
+VIEW_KINDS = ("reshape", "permute", "broadcast", "slice")
 SOURCES = {"kernels.cpp": "C++", "kernels.cu": "CUDA"}
 NATIVE_DTYPES_MLIR = {mlir_dtype(d) for d in NATIVE_DTYPES}
 

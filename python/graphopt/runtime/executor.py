@@ -185,6 +185,9 @@ class CompiledGraph:
         if kind == "broadcast":
             shape = step["shape"]
             return lambda env: env.__setitem__(outs[0], env[ins[0]].expand(shape))
+        if kind == "slice":
+            box = tuple(slice(o, o + s) for o, s in zip(step["offsets"], step["shape"]))
+            return lambda env: env.__setitem__(outs[0], env[ins[0]][box])
         if kind == "constant":
             v = self.values[outs[0]]
             dtype, shape, value = _torch_dtype(v["dtype"]), v["shape"], step["value"]

@@ -372,3 +372,21 @@ func.func @per_channel(%x: tensor<16x64x32x32xf32>) -> tensor<64xf32> {
   }
   return %0 : tensor<64xf32>
 }
+
+// -----
+
+// A slice inside a kernel is an offset in the load's index: the kernel reads
+// its part of the larger buffer in place.
+// CHECK-LABEL: void graphopt_slice_in_kernel_k0
+// CHECK: const float [[X:t[0-9]+]] = in0[i0 * 1536 + (i1 + 512)];
+// CHECK-NEXT: graphopt_math::exp([[X]])
+// CHECK-NEXT: out0[o * 512 + i1]
+func.func @slice_in_kernel(%x: tensor<64x1536xf32>) -> tensor<64x512xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x1536xf32>) -> tensor<64x512xf32> {
+  ^bb0(%a: tensor<64x1536xf32>):
+    %s = graphopt.slice %a [0, 512] : tensor<64x1536xf32> to tensor<64x512xf32>
+    %e = graphopt.exp %s : tensor<64x512xf32>
+    graphopt.yield %e : tensor<64x512xf32>
+  }
+  return %0 : tensor<64x512xf32>
+}

@@ -186,3 +186,20 @@ func.func @layer_norm_saves_statistics(%arg0: tensor<8x32xf32>) -> (tensor<8x32x
   }
   return %0#2, %0#0, %0#1 : tensor<8x32xf32>, tensor<8x1xf32>, tensor<8x1xf32>
 }
+
+// -----
+
+// A slice is an offset in the load's index; the kernel has no float4
+// variant (its input is not of the output's shape).
+// CHECK-LABEL: graphopt_slice_in_kernel_k0_kernel(
+// CHECK: in0[i0 * 1536 + (i1 + 512)]
+// CHECK-NOT: vec4
+func.func @slice_in_kernel(%x: tensor<64x1536xf32>) -> tensor<64x512xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x1536xf32>) -> tensor<64x512xf32> {
+  ^bb0(%a: tensor<64x1536xf32>):
+    %s = graphopt.slice %a [0, 512] : tensor<64x1536xf32> to tensor<64x512xf32>
+    %e = graphopt.exp %s : tensor<64x512xf32>
+    graphopt.yield %e : tensor<64x512xf32>
+  }
+  return %0 : tensor<64x512xf32>
+}

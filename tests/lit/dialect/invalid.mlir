@@ -160,3 +160,29 @@ func.func @kernel_uses_outside_value(%a: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A slice's box must lie inside the input.
+func.func @slice_outside(%a: tensor<4x8xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{dim 1: [6, 6 + 4) is outside [0, 8)}}
+  %0 = graphopt.slice %a [0, 6] : tensor<4x8xf32> to tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+// One offset per dim, and the rank is kept.
+func.func @slice_rank(%a: tensor<4x8xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{2 offsets for a tensor of rank 2 sliced to rank 1}}
+  %0 = graphopt.slice %a [0, 2] : tensor<4x8xf32> to tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @slice_negative(%a: tensor<4x8xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{dim 1: [-1, -1 + 4) is outside [0, 8)}}
+  %0 = graphopt.slice %a [0, -1] : tensor<4x8xf32> to tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}

@@ -71,3 +71,12 @@ func.func @contractions_extern_kernel(%a: tensor<4x8xf32>, %w: tensor<8x16xf32>,
   }
   return %1, %2, %4 : tensor<4x16xf32>, tensor<2x4x3xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @slice
+func.func @slice(%a: tensor<4x2304xf32>) -> tensor<4x768xf32> {
+  // CHECK: graphopt.slice %{{.*}} [0, 768] : tensor<4x2304xf32> to tensor<4x768xf32>
+  %0 = graphopt.slice %a [0, 768] : tensor<4x2304xf32> to tensor<4x768xf32>
+  return %0 : tensor<4x768xf32>
+}

@@ -313,3 +313,33 @@ func.func @shared_values_that_stay_materialized(%x: tensor<8x8xf32>, %c: tensor<
   %mm = graphopt.matmul %s, %t : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
   return %r, %n, %mm : tensor<8x1xf32>, tensor<8x8xf32>, tensor<8x8xf32>
 }
+
+// -----
+
+// Each head-split kernel takes its slice of the projection output as index
+// math, so it reads the shared buffer in place; the slice feeding the
+// matmul stays a view outside any kernel (a slice alone roots no kernel).
+// CHECK-LABEL: func.func @slices_into_kernels
+// CHECK: %[[Q:.*]] = graphopt.kernel(%arg0)
+// CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<4x256x36x64xf32>):
+// CHECK-NEXT:   %[[S:.*]] = graphopt.slice %[[X]] [0, 0, 0, 0]
+// CHECK-NEXT:   %[[P:.*]] = graphopt.permute %[[S]] [0, 2, 1, 3]
+// CHECK-NEXT:   %[[C:.*]] = graphopt.cast %[[P]]
+// CHECK-NEXT:   graphopt.yield %[[C]]
+// CHECK: %[[K:.*]] = graphopt.kernel(%arg0)
+// CHECK-NEXT: ^bb0(%[[X2:.*]]: tensor<4x256x36x64xf32>):
+// CHECK-NEXT:   graphopt.slice %[[X2]] [0, 0, 12, 0]
+// CHECK: %[[V:.*]] = graphopt.slice %arg1 [0, 64]
+// CHECK-NEXT: graphopt.matmul %[[V]], %arg2
+// CHECK-NOT: graphopt.kernel
+func.func @slices_into_kernels(%qkv: tensor<4x256x36x64xf32>, %x: tensor<8x128xf32>, %w: tensor<64x8xf32>) -> (tensor<4x12x256x64xf32>, tensor<4x12x256x64xf32>, tensor<8x8xf32>) {
+  %q = graphopt.slice %qkv [0, 0, 0, 0] : tensor<4x256x36x64xf32> to tensor<4x256x12x64xf32>
+  %k = graphopt.slice %qkv [0, 0, 12, 0] : tensor<4x256x36x64xf32> to tensor<4x256x12x64xf32>
+  %qp = graphopt.permute %q [0, 2, 1, 3] : tensor<4x256x12x64xf32> to tensor<4x12x256x64xf32>
+  %kp = graphopt.permute %k [0, 2, 1, 3] : tensor<4x256x12x64xf32> to tensor<4x12x256x64xf32>
+  %qc = graphopt.cast %qp : tensor<4x12x256x64xf32> to tensor<4x12x256x64xf32>
+  %kc = graphopt.cast %kp : tensor<4x12x256x64xf32> to tensor<4x12x256x64xf32>
+  %v = graphopt.slice %x [0, 64] : tensor<8x128xf32> to tensor<8x64xf32>
+  %m = graphopt.matmul %v, %w : (tensor<8x64xf32>, tensor<64x8xf32>) -> tensor<8x8xf32>
+  return %qc, %kc, %m : tensor<4x12x256x64xf32>, tensor<4x12x256x64xf32>, tensor<8x8xf32>
+}
