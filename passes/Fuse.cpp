@@ -44,10 +44,14 @@ namespace {
 
 bool isReduction(Operation *op) { return isa<ReduceSumOp, ReduceMaxOp>(op); }
 
+/// Views a kernel computes as index math (permute, broadcast, slice); a
+/// reshape stays outside kernels, a torch view.
+bool isIndexView(Operation *op) { return isView(op) && !isa<ReshapeOp>(op); }
+
 /// Cheap to recompute per consumer: views become index math, constants
 /// become literals.
 bool isDuplicable(Operation *op) {
-  return isa<PermuteOp, BroadcastOp, SliceOp, ConstantOp>(op);
+  return isIndexView(op) || isa<ConstantOp>(op);
 }
 
 /// Ops that start a group. Views and constants alone are not worth a kernel:
@@ -58,8 +62,7 @@ bool isRoot(Operation *op) {
 }
 
 bool isFusibleProducer(Operation *op) {
-  return isElementwise(op) || isa<PermuteOp, SliceOp, ConstantOp>(op) ||
-         isReduction(op);
+  return isElementwise(op) || isDuplicable(op) || isReduction(op);
 }
 
 struct Group {
@@ -136,7 +139,7 @@ private:
         continue;
       ++full;
       Operation *def = v.getDefiningOp();
-      while (def && isa<PermuteOp, BroadcastOp, SliceOp>(def))
+      while (def && isIndexView(def))
         def = def->getOperand(0).getDefiningOp();
       if (def && isElementwise(def))
         return false;

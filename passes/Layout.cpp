@@ -260,22 +260,6 @@ struct PermuteOfUnitDimsToReshape : OpRewritePattern<PermuteOp> {
   }
 };
 
-/// reshape(reshape(x)) -> reshape(x).
-struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ReshapeOp op,
-                                PatternRewriter &rw) const override {
-    auto inner = op.getInput().getDefiningOp<ReshapeOp>();
-    if (!inner)
-      return failure();
-    if (inner.getInput().getType() == op.getType())
-      rw.replaceOp(op, inner.getInput());
-    else
-      rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), inner.getInput());
-    return success();
-  }
-};
-
 /// reshape(f(a, b)) -> f(reshape(a), reshape(b)) for an elementwise f whose
 /// operands have its shape (or are scalars) and a reshape that only adds,
 /// drops or moves size-1 dims: the reshape of a per-channel parameter moves
@@ -321,8 +305,11 @@ LogicalResult propagate(func::FuncOp func) {
   patterns.add<ConvolutionToChannelsLast, SinkPermuteThroughElementwise,
                SinkPermuteThroughReduction<ReduceSumOp>,
                SinkPermuteThroughReduction<ReduceMaxOp>, ComposePermutes,
-               PermuteOfUnitDimsToReshape, ComposeReshapes,
+               PermuteOfUnitDimsToReshape,
                HoistUnitReshapeThroughElementwise>(func.getContext());
+  // The reshapes these rewrites make compose as the canonicalizer composes
+  // them.
+  ReshapeOp::getCanonicalizationPatterns(patterns, func.getContext());
   return applyPatternsGreedily(func, std::move(patterns));
 }
 

@@ -1,5 +1,6 @@
-//===- ViewCanonicalization.cpp - slices placed where kernels absorb them -===//
+//===- ViewCanonicalization.cpp - canonical forms of the view ops ---------===//
 //
+// Chains of one view op compose (reshape of reshape, slice of slice). And:
 // graphopt-fuse pulls a slice into the kernel that reads it (index math over
 // the sliced buffer), but not a reshape. PyTorch code reshapes right after
 // slicing (q, k, v = qkv.split(d, -1); q.view(b, t, h, d / h)), so the
@@ -114,6 +115,22 @@ struct SliceBeforeReshape : OpRewritePattern<ReshapeOp> {
   }
 };
 
+/// reshape(reshape(x)) -> reshape(x).
+struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rw) const override {
+    auto inner = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!inner)
+      return failure();
+    if (inner.getInput().getType() == op.getType())
+      rw.replaceOp(op, inner.getInput());
+    else
+      rw.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), inner.getInput());
+    return success();
+  }
+};
+
 /// slice(slice(x)) -> slice(x), the offsets added.
 struct ComposeSlices : OpRewritePattern<SliceOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -135,7 +152,7 @@ struct ComposeSlices : OpRewritePattern<SliceOp> {
 
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                             MLIRContext *ctx) {
-  patterns.add<SliceBeforeReshape>(ctx);
+  patterns.add<ComposeReshapes, SliceBeforeReshape>(ctx);
 }
 
 void SliceOp::getCanonicalizationPatterns(RewritePatternSet &patterns,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch._decomp import core_aten_decompositions
 
 from .backend import EXTRA_DECOMPOSITIONS
-from .importer import NATIVE_DTYPES, supported_ops
+from .lowerings import supported_ops
+from .mlir_text import NATIVE_DTYPES
 
 
 def render() -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cost import HOST_CPU
-from ..importer import NATIVE_DTYPES, mlir_dtype
+from ..mlir_text import NATIVE_DTYPES, mlir_dtype
 from . import fmt
 
 DTYPE_BYTES = {"f64": 8, "f32": 4, "f16": 2, "bf16": 2, "i64": 8, "i32": 4, "i16": 2,
