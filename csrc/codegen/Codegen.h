@@ -9,13 +9,18 @@
 
 namespace graphopt {
 
-/// One C++ translation unit holding an `extern "C"` function per
-/// graphopt.kernel of `func` (in op order): inputs first, then outputs, all as
-/// pointers to contiguous row-major buffers. Fails with a located
-/// diagnostic on IR it cannot emit.
+/// Per graphopt.kernel of `func` (in op order), the C symbol of the function
+/// that runs it: its own kernelSymbol, or that of the first kernel with the
+/// same code (types, in-place outputs and body), which it shares.
+llvm::SmallVector<std::string> kernelCodeSymbols(mlir::func::FuncOp func);
+
+/// One C++ translation unit holding an `extern "C"` function per distinct
+/// graphopt.kernel of `func` (in op order; see kernelCodeSymbols): inputs
+/// first, then outputs, all as pointers to contiguous row-major buffers.
+/// Fails with a located diagnostic on IR it cannot emit.
 mlir::FailureOr<std::string> emitCpuKernels(mlir::func::FuncOp func);
 
-/// One CUDA translation unit for the same kernels: per graphopt.kernel a
+/// One CUDA translation unit for the same kernels: per distinct kernel a
 /// __global__ function and an `extern "C"` launcher with the CPU kernel's
 /// parameters plus a stream (`void *`). Includes graphopt_cuda.h, which
 /// also compiles as host C++ against the SIMT emulation header.

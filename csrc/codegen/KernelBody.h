@@ -170,15 +170,20 @@ protected:
   }
 };
 
-/// The source of every graphopt.kernel of `func`, in op order, after
-/// `header`, each printed by an `Emitter` (a KernelBodyPrinter with
-/// `LogicalResult emit(std::string &)`).
+/// The source of every distinct graphopt.kernel of `func`, in op order,
+/// after `header`, each printed by an `Emitter` (a KernelBodyPrinter with
+/// `LogicalResult emit(std::string &)`). A kernel that shares an earlier
+/// one's code (kernelCodeSymbols) is not printed again.
 template <typename Emitter>
 mlir::FailureOr<std::string> emitKernels(mlir::func::FuncOp func,
                                          std::string header) {
+  llvm::SmallVector<std::string> symbols = kernelCodeSymbols(func);
   unsigned index = 0;
   for (KernelOp k : func.getBody().getOps<KernelOp>()) {
-    Emitter e(k, kernelSymbol(func.getSymName(), index++));
+    unsigned i = index++;
+    if (symbols[i] != kernelSymbol(func.getSymName(), i))
+      continue;
+    Emitter e(k, symbols[i]);
     if (mlir::failed(e.emit(header)))
       return mlir::failure();
   }

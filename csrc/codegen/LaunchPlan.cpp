@@ -63,6 +63,7 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
   for (BlockArgument arg : block.getArguments())
     inputs.push_back(addValue(arg, "input", -1));
 
+  SmallVector<std::string> symbols = kernelCodeSymbols(func);
   unsigned kernelIndex = 0;
   for (Operation &op : block) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
@@ -87,7 +88,10 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
                       {"loc", locString(op.getLoc())}};
     if (auto k = dyn_cast<KernelOp>(op)) {
       step["kind"] = "kernel";
-      step["symbol"] = kernelSymbol(func.getSymName(), kernelIndex++);
+      // Its own name (what the cost model reports) and the function that
+      // runs it, which kernels with the same code share.
+      step["name"] = kernelSymbol(func.getSymName(), kernelIndex);
+      step["symbol"] = symbols[kernelIndex++];
       json::Array ops;
       for (Operation &inner : k.getBody().front().without_terminator())
         ops.push_back(inner.getName().stripDialect());

@@ -76,7 +76,7 @@ def test_cost(capsys):
     assert "h100-sxm" in out and "predicted speedup" in out
     for step in plan["steps"]:
         if step["kind"] == "kernel":
-            assert step["symbol"] in out
+            assert step["name"] in out
 
 
 def test_cost_errors(capsys, tmp_path):

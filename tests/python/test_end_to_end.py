@@ -317,3 +317,37 @@ def test_attention_head_split_reads_the_projection_in_place():
     # The three head-split kernels read the projection output through a slice.
     slicing = [ops for ops in graph.kernel_ops if ops[0] == "slice"]
     assert len(slicing) == 3, graph.kernel_ops
+
+
+def test_repeated_layers_share_kernel_functions(tmp_path):
+    """Four identical blocks (a model's repeated layers): their kernels have
+    the same code, so the library holds one function per distinct kernel
+    and the plan calls it once per block, each time with that block's
+    buffers; the results and gradients still match eager."""
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.norm = nn.Linear(16, 16), nn.LayerNorm(16)
+
+        def forward(self, x):
+            return x + torch.tanh(self.norm(self.lin(x)))
+
+    model = nn.Sequential(*[Block() for _ in range(4)])
+    compiled = torch.compile(model, backend="graphopt", options={"strict": True, "dump_dir": str(tmp_path)})
+    x = torch.randn(8, 16, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_()
+    out, ref = compiled(x2), model(x)
+    torch.testing.assert_close(out, ref, **TOL)
+    w = torch.randn_like(ref)
+    params = list(model.parameters())
+    grads = torch.autograd.grad((out * w).sum(), [x2, *params])
+    torch.testing.assert_close(grads, torch.autograd.grad((ref * w).sum(), [x, *params]), **TOL)
+    for folder in sorted(tmp_path.iterdir()):
+        plan = json.loads((folder / "plan.json").read_text())
+        kernels = [s for s in plan["steps"] if s["kind"] == "kernel"]
+        names, symbols = [k["name"] for k in kernels], [k["symbol"] for k in kernels]
+        assert len(set(names)) == len(kernels), folder.name
+        assert len(kernels) >= 4 and len(set(symbols)) * 2 <= len(kernels), (folder.name, symbols)
+        assert set(symbols) <= set(names)  # each function is named after the first kernel it runs
+        source = (folder / "kernels.cpp").read_text()
+        assert source.count('extern "C"') == len(set(symbols)), folder.name

@@ -159,7 +159,8 @@ def _kernel_rows(report: Report, g: Graph) -> list[list]:
         cost = ([c.bound, fmt.count(c.flops), fmt.nbytes(c.bytes_read + c.bytes_written),
                  f"{c.intensity:.3g}", fmt.seconds(c.predicted_s)] if c else ["-"] * 5)
         registers = ", ".join(f"{arch}: {info.get('registers', '?')}" for arch, info in sorted(s.cuda.items()))
-        rows.append([s.index, s.kind, _name(s.symbol or s.callee or ""),
+        rows.append([s.index, s.kind, _name((s.kernel or s.symbol or s.callee or "")
+                           + (f" (runs {s.shares})" if s.shares else "")),
                      fmt.ops_summary(s.ops) if s.ops else "", _types(g, s.outputs), s.where, *cost,
                      fmt.seconds(s.measured_s), registers, _source(s)])
     return rows

@@ -73,7 +73,7 @@ class Step:
     inputs: list[int]
     outputs: list[int]
     loc: str = ""
-    symbol: str | None = None  # kernels
+    symbol: str | None = None  # kernels: the function that runs it
     ops: list[str] = field(default_factory=list)  # kernels: the ops fused into it
     callee: str | None = None  # externs: aten::op.overload
     source: dict[str, str] = field(default_factory=dict)  # kernels: language -> function
@@ -81,10 +81,19 @@ class Step:
     measured_s: float | None = None
     # By "sm_90" or "sm_90 vec4" (a variant): registers, spills, stack bytes.
     cuda: dict[str, dict] = field(default_factory=dict)
+    # Kernels: the kernel's own name, which the cost model reports; kernels
+    # with the same code run one function (symbol). Older dumps: the symbol.
+    kernel: str | None = None
 
     @property
     def name(self) -> str:
-        return self.symbol or self.callee or self.kind
+        return self.kernel or self.symbol or self.callee or self.kind
+
+    @property
+    def shares(self) -> str | None:
+        """The function this kernel runs when it is another kernel's (the
+        same code), else None."""
+        return self.symbol if self.kernel and self.symbol != self.kernel else None
 
     def of_roof(self) -> float | None:
         """The roofline time on this machine (host-cpu) over the measured time:
@@ -311,7 +320,8 @@ def _load_graph(folder: Path) -> Graph:
         steps = [Step(i, s["kind"], s["inputs"], s["outputs"], s.get("loc", ""), s.get("symbol"),
                       s.get("ops", []), s.get("callee"),
                       {lang: code for lang, fns in sources.items()
-                       if s.get("symbol") and (code := _kernel_source(fns, s["symbol"]))})
+                       if s.get("symbol") and (code := _kernel_source(fns, s["symbol"]))},
+                      kernel=s.get("name"))
                  for i, s in enumerate(plan["steps"])]
         graph = Graph(folder.name, values, steps, plan["arena_size"], plan["naive_size"],
                       # one `= torch.ops.<ns>.<op>` line per ATen op node of the FX graph

@@ -390,3 +390,66 @@ func.func @slice_in_kernel(%x: tensor<64x1536xf32>) -> tensor<64x512xf32> {
   }
   return %0 : tensor<64x512xf32>
 }
+
+// -----
+
+// Kernels with the same types, in-place outputs and body share one function
+// (a model's repeated layers): k2 is k0 again and is not printed. Those that
+// must keep their own: k1 (another shape), k3 (another op), k4 (another
+// constant), k5 (k0 writing in place of its input: no restrict).
+// CHECK: One function per distinct graphopt.kernel
+// CHECK-LABEL: extern "C" void graphopt_shared_k0(const float *__restrict in0, float *__restrict out0)
+// CHECK: graphopt_math::exp
+// CHECK-LABEL: extern "C" void graphopt_shared_k1(const float *__restrict in0, float *__restrict out0)
+// CHECK-NOT: graphopt_shared_k2
+// CHECK-LABEL: extern "C" void graphopt_shared_k3(
+// CHECK: graphopt_math::log
+// CHECK-LABEL: extern "C" void graphopt_shared_k4(
+// CHECK: (float)3.0
+// CHECK-LABEL: extern "C" void graphopt_shared_k5(const float *in0, float *out0)
+// CHECK-NOT: graphopt_shared_k
+func.func @shared(%x: tensor<64x64xf32>, %y: tensor<32x64xf32>) -> (tensor<64x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) {
+  %0 = graphopt.kernel (%x) : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %c = graphopt.constant dense<2.0> : tensor<f32>
+    %m = graphopt.mul %a, %c : (tensor<64x64xf32>, tensor<f32>) -> tensor<64x64xf32>
+    %e = graphopt.exp %m : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  %1 = graphopt.kernel (%y) : (tensor<32x64xf32>) -> tensor<32x64xf32> {
+  ^bb0(%a: tensor<32x64xf32>):
+    %c = graphopt.constant dense<2.0> : tensor<f32>
+    %m = graphopt.mul %a, %c : (tensor<32x64xf32>, tensor<f32>) -> tensor<32x64xf32>
+    %e = graphopt.exp %m : tensor<32x64xf32>
+    graphopt.yield %e : tensor<32x64xf32>
+  }
+  %2 = graphopt.kernel (%0) : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %c = graphopt.constant dense<2.0> : tensor<f32>
+    %m = graphopt.mul %a, %c : (tensor<64x64xf32>, tensor<f32>) -> tensor<64x64xf32>
+    %e = graphopt.exp %m : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  %3 = graphopt.kernel (%x) : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %c = graphopt.constant dense<2.0> : tensor<f32>
+    %m = graphopt.mul %a, %c : (tensor<64x64xf32>, tensor<f32>) -> tensor<64x64xf32>
+    %e = graphopt.log %m : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  %4 = graphopt.kernel (%x) : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %c = graphopt.constant dense<3.0> : tensor<f32>
+    %m = graphopt.mul %a, %c : (tensor<64x64xf32>, tensor<f32>) -> tensor<64x64xf32>
+    %e = graphopt.exp %m : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  %5 = graphopt.kernel (%2) {graphopt.in_place = array<i64: 0>} : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %c = graphopt.constant dense<2.0> : tensor<f32>
+    %m = graphopt.mul %a, %c : (tensor<64x64xf32>, tensor<f32>) -> tensor<64x64xf32>
+    %e = graphopt.exp %m : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  return %0, %1, %2, %3, %4, %5 : tensor<64x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
+}

@@ -203,3 +203,24 @@ func.func @slice_in_kernel(%x: tensor<64x1536xf32>) -> tensor<64x512xf32> {
   }
   return %0 : tensor<64x512xf32>
 }
+
+// -----
+
+// Kernels with the same code share one __global__ function and launcher:
+// k1 repeats k0 and is not printed.
+// CHECK-LABEL: graphopt_repeated_k0_kernel
+// CHECK: extern "C" void graphopt_repeated_k0(
+// CHECK-NOT: graphopt_repeated_k1
+func.func @repeated(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %0 = graphopt.kernel (%x) : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %e = graphopt.exp %a : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  %1 = graphopt.kernel (%0) : (tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>):
+    %e = graphopt.exp %a : tensor<64x64xf32>
+    graphopt.yield %e : tensor<64x64xf32>
+  }
+  return %1 : tensor<64x64xf32>
+}
