@@ -2,7 +2,7 @@
 page cannot drift from the code. `python -m graphopt.ops_doc > docs/ops.md`."""
 from __future__ import annotations
 
-from torch._decomp import core_aten_decompositions
+from torch._decomp import _core_aten_decompositions_post_autograd
 
 from .backend import EXTRA_DECOMPOSITIONS
 from .lowerings import supported_ops
@@ -19,9 +19,11 @@ def render() -> str:
         "",
         "AOTAutograd hands graphopt core-ATen graphs. Each op is handled in one of three ways:",
         "",
-        f"1. **Decomposed** before import: the {len(core_aten_decompositions())} decompositions of",
-        "   `torch._decomp.core_aten_decompositions()`, plus the composite ops below, whose",
-        "   pieces graphopt fuses better than torch's single kernels run them.",
+        f"1. **Decomposed** before import: the {len(_core_aten_decompositions_post_autograd())} core ATen",
+        "   decompositions (`torch._decomp.core_aten_decompositions()` without the",
+        "   CompositeImplicitAutograd ops, which AOTAutograd's tracer decomposes anyway), plus",
+        "   the composite ops below, whose pieces graphopt fuses better than torch's single",
+        "   kernels run them.",
         f"2. **Native** ({len(native)} overloads): lowered into the `graphopt` dialect, fused into",
         f"   kernels when their tensors are {dtypes}; other dtypes run the op as an extern.",
         "3. **Extern**: every other ATen op (convolutions, embeddings, pooling with indices,",
