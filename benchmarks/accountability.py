@@ -14,7 +14,9 @@ the mean absolute percentage error (MAPE) of the predicted speedups and of
 the predicted graph times, and the Spearman rank correlation between
 predicted and measured step times. Last, each step against its roofline on
 this machine (the cost model's max(FLOPs / peak, bytes / copy bandwidth) over
-the measured time): how many memory-bound kernels reach 70% of copy bandwidth.
+the measured time): how many memory-bound kernels reach 70% of copy bandwidth,
+in all and among those whose roofline time is above the least time a kernel
+call takes here (the others move a few KB: their time is the call's).
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from run import loss_of  # noqa: E402
 from workloads import BY_NAME, WORKLOADS  # noqa: E402
 
 import graphopt  # noqa: E402
-from graphopt.cost import host_cpu_target  # noqa: E402
+from graphopt.cost import host_cpu_target, kernel_call_seconds  # noqa: E402
 from graphopt.measure import mape, measure_graph, paired, spearman  # noqa: E402
 
 
@@ -108,6 +110,24 @@ def roof_report(rows: list[dict], target: dict, every: bool) -> dict:
     print(f"memory-bound kernels: {len(memory)}; {len(fast)} at >= 70% of copy bandwidth "
           f"({summary['time_at_least_70pct']:.0%} of their time); time-weighted {weighted:.0%} of roof, "
           f"median {summary['median_of_roof']:.0%}")
+    # Kernels moving a few KB cannot be judged by bandwidth: their roofline
+    # time is below what calling any kernel takes here.
+    call_s = target.get("kernel_call_s") or kernel_call_seconds()
+    streaming = [s for s in memory if s["roof_s"] >= call_s]
+    called = [s for s in memory if s["roof_s"] < call_s]
+    fast = [s for s in streaming if s["of_roof"] >= 0.7]
+    summary.update({"kernel_call_s": call_s, "above_call_floor": len(streaming),
+                    "above_call_floor_at_least_70pct": len(fast), "call_bound": len(called),
+                    "call_bound_s": sum(s["measured_s"] for s in called)})
+    if streaming:
+        print(f"  {len(streaming)} of them have a roofline time above the {call_s * 1e6:.1f} us a kernel call "
+              f"takes here: {len(fast)} at >= 70% "
+              f"({sum(s['measured_s'] for s in fast) / sum(s['measured_s'] for s in streaming):.0%} of their time)")
+    if called:
+        print(f"  the other {len(called)} move too few bytes to be bound by bandwidth: "
+              f"{summary['call_bound_s'] * 1e3:.2f} ms in all, median "
+              f"{statistics.median(s['measured_s'] for s in called) * 1e6:.0f} us each, which is the "
+              "executor's dispatch (Python, ctypes, OpenMP fork) more than the loop")
     slowest = sorted(memory, key=lambda s: s["roof_s"] - s["measured_s"])[:5]
     print("most time lost to the roof: " + "; ".join(
         f"{s['name']} {s['measured_s'] * 1e3:.2f} ms at {s['of_roof']:.0%}" for s in slowest))

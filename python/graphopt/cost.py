@@ -59,17 +59,35 @@ extern "C" void graphopt_probe_exp(const float *__restrict in, float *__restrict
 """
 
 
+def _vector_probe():
+    import ctypes
+
+    from .runtime import load_kernel_library
+    probe = load_kernel_library(_VECTOR_PROBE).graphopt_probe_exp
+    probe.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    return probe
+
+
+def kernel_call_seconds() -> float:
+    """The least time a graphopt kernel can take here: a ctypes call into a
+    kernel library whose OpenMP loop has two chunks of work, one per thread
+    of two (the fork and join), on 8 KiB. A kernel whose roofline time is
+    below it is bound by the call, not by memory bandwidth."""
+    import torch
+    probe = _vector_probe()
+    x, y = torch.zeros(2048), torch.empty(2048)
+    return _best_seconds(lambda: probe(x.data_ptr(), y.data_ptr(), x.numel()), 7, inner=200)
+
+
 def calibrate_host_cpu() -> dict:
     """Measures this machine in about a second: copy bandwidth, GEMM FLOP/s
     (f32, bf16), the vector-math FLOP/s of graphopt's own kernels (exp over a
     cache-resident array, priced in the cost model's FLOPs per exp), the
-    per-op launch overhead of eager PyTorch, and the first-touch rate of
-    freshly allocated large buffers."""
-    import ctypes
-
+    per-op launch overhead of eager PyTorch, the least time of a graphopt
+    kernel call, and the first-touch rate of freshly allocated large
+    buffers."""
     import torch
 
-    from .runtime import load_kernel_library
     n = 16 << 20  # 64 MiB of f32: far beyond the caches
     src, dst = torch.rand(n), torch.empty(n)
     copy_s = _best_seconds(lambda: dst.copy_(src), 7)
@@ -77,8 +95,7 @@ def calibrate_host_cpu() -> dict:
     for name, dtype, size in (("f32", torch.float32, 1024), ("bf16", torch.bfloat16, 1024)):
         a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
         matmul[name] = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
-    probe = load_kernel_library(_VECTOR_PROBE).graphopt_probe_exp
-    probe.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    probe = _vector_probe()
     small = torch.rand(256 << 10) * 10 - 5  # 1 MiB: stays in L2
     out = torch.empty_like(small)
     exp_s = _best_seconds(lambda: probe(small.data_ptr(), out.data_ptr(), small.numel()), 7, inner=20)
@@ -97,6 +114,7 @@ def calibrate_host_cpu() -> dict:
         "vector_flops": 8 * small.numel() / exp_s,
         "memory_bandwidth": 2 * src.numel() * 4 / copy_s,
         "launch_overhead_s": launch_s,
+        "kernel_call_s": kernel_call_seconds(),
         "fresh_alloc_bandwidth": n * 4 / max(fresh_s - fill_s, 1e-9),
         "fresh_alloc_threshold": 32 << 20,
         "threads": torch.get_num_threads(),
