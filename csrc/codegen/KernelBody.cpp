@@ -489,8 +489,9 @@ std::string KernelBodyPrinter::accumulate(const ReduceInfo &r,
 Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
                                             ArrayRef<std::string> outIdx,
                                             const std::string &innermostPragma,
-                                            int &opened, bool leaveInnermost) {
+                                            int &opened, int64_t leave) {
   ArrayRef<int64_t> inShape = shapeOf(r.input);
+  ArrayRef<int64_t> left = ArrayRef<int64_t>(r.dims).take_back(leave);
   Index inIdx;
   int64_t outPos = 0;
   for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
@@ -500,7 +501,7 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
     }
     if (r.keepdim)
       ++outPos;
-    if (leaveInnermost && d == r.dims.back()) {
+    if (llvm::is_contained(left, d)) {
       inIdx.push_back("");
       continue;
     }

@@ -98,12 +98,12 @@ protected:
   /// openReductionLoops) to `var`, a loop index the caller opened over it;
   /// for a row reduction, `var` then ranges over a whole row (row stash).
   void bindInnermost(const ReduceInfo &r, Index &inIdx, const std::string &var);
-  /// Opens one loop per reduced dim and returns the input index. With
-  /// `leaveInnermost`, the innermost reduced dim's loop is left to the caller
-  /// and its index entry is empty.
+  /// Opens one loop per reduced dim and returns the input index. The loops
+  /// of the `leave` innermost reduced dims are left to the caller, and their
+  /// index entries are empty.
   Index openReductionLoops(const ReduceInfo &r, llvm::ArrayRef<std::string> outIdx,
                            const std::string &innermostPragma, int &opened,
-                           bool leaveInnermost = false);
+                           int64_t leave = 0);
   /// Evaluates the reduction's input at `inIdx` (in a scope of its own:
   /// values inside a reduction loop change every iteration) and folds it
   /// into `acc`.

@@ -359,11 +359,25 @@ func.func @flat(%x: tensor<100000xf32>) -> tensor<100000xf32> {
 
 // One row of independent reductions (a BatchNorm gradient's per-channel sum
 // over N, H, W): the row's channels are shared out, not the single row.
+// An image row (32 floats) is shorter than a float block (256), so a block
+// is 8 rows summed in 16 float lanes (16 elements per lane, as in a block
+// of one long row), and the lanes add into the double once per block.
 // CHECK-LABEL: void graphopt_per_channel_k0
 // CHECK-NOT: #pragma omp parallel
 // CHECK: for (int64_t o = 0; o < 1; ++o) {
 // CHECK-NEXT: #pragma omp parallel for schedule(static)
 // CHECK-NEXT: for (int64_t i0 = 0; i0 < 64; ++i0) {
+// CHECK-NEXT: double [[ACC:acc[0-9]+]] = 0;
+// CHECK-NEXT: for (int64_t [[N:r[0-9]+]] = 0; [[N]] < 16; ++[[N]]) {
+// CHECK-NEXT: for (int64_t [[B:r[0-9]+]] = 0; [[B]] < 32; [[B]] += 8) {
+// CHECK-NEXT: float [[PART:acc[0-9]+]][16] = {};
+// CHECK-NEXT: for (int64_t [[ROW:r[0-9]+]] = [[B]]; [[ROW]] < [[B]] + 8; ++[[ROW]]) {
+// CHECK-NEXT: for (int64_t [[S:r[0-9]+]] = 0; [[S]] < 32; [[S]] += 16) {
+// CHECK-NEXT: #pragma omp simd
+// CHECK-NEXT: for (int64_t [[L:l[0-9]+]] = 0; [[L]] < 16; ++[[L]]) {
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in0[[[N]] * 65536 + i0 * 1024 + [[ROW]] * 32 + ([[S]] + [[L]])];
+// CHECK-NEXT: [[PART]][[[L]]] += [[X]];
+// CHECK: for (int64_t [[L]] = 0; [[L]] < 16; ++[[L]]) [[ACC]] += [[PART]][[[L]]];
 func.func @per_channel(%x: tensor<16x64x32x32xf32>) -> tensor<64xf32> {
   %0 = graphopt.kernel (%x) : (tensor<16x64x32x32xf32>) -> tensor<64xf32> {
   ^bb0(%a: tensor<16x64x32x32xf32>):
