@@ -6,7 +6,7 @@ include "mlir/Pass/PassBase.td"
 
 def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
   let summary = "Run 2-D convolutions channels-last and keep the tensors "
-                "between them NHWC";
+                "between them NHWC; let matmuls read transposed operands";
   let description = [{
     Rewrites each 2-D, non-transposed `aten::convolution` extern into
     `graphopt::convolution_channels_last` (the same arguments; its input and
@@ -35,6 +35,13 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
     at most half the convolutions: a training forward graph returns its
     activations for backward, and copying each would cost more than the
     convolutions gain.
+
+    Independently of convolutions, a matmul, bmm or addmm operand that
+    copies a transpose of its last two dims (maybe then merging its leading
+    dims, as attention's `k.transpose(-2, -1)` before bmm) becomes the
+    transposed view of a copy of the untransposed tensor, and of the tensor
+    itself when it is not a view: the GEMM reads a transposed operand at no
+    cost, and the copy streams along rows instead of striding.
 
     Before:
     ```mlir

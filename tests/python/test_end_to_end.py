@@ -317,6 +317,9 @@ def test_attention_head_split_reads_the_projection_in_place():
     # The three head-split kernels read the projection output through a slice.
     slicing = [ops for ops in graph.kernel_ops if ops[0] == "slice"]
     assert len(slicing) == 3, graph.kernel_ops
+    # k is copied like q and v, along its rows (one permute: the head split);
+    # q @ k^T reads the copy through a transposed view (graphopt-layout).
+    assert all(ops == ["slice", "permute", "cast"] for ops in slicing), graph.kernel_ops
 
 
 def test_repeated_layers_share_kernel_functions(tmp_path):

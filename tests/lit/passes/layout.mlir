@@ -131,3 +131,73 @@ func.func @reshape_not_hoisted(%a: tensor<1x2xf32>, %b: tensor<1xf32>) -> tensor
   %r = graphopt.reshape %m : tensor<1x2xf32> to tensor<2xf32>
   return %r : tensor<2xf32>
 }
+
+// -----
+
+// Attention's q @ k^T: k's transpose, made contiguous and flattened to
+// [48, 64, 256] for bmm, becomes the transposed view of a contiguous copy of
+// k itself (its head split, a copy along rows); bmm reads the view.
+// CHECK-LABEL: func.func @transposed_bmm_operand
+// CHECK: %[[K:.+]] = graphopt.permute %{{.+}} [0, 2, 1, 3]
+// CHECK-NEXT: %[[C:.+]] = graphopt.cast %[[K]] : tensor<4x12x256x64xf32> to tensor<4x12x256x64xf32>
+// CHECK-NEXT: %[[R:.+]] = graphopt.reshape %[[C]] : tensor<4x12x256x64xf32> to tensor<48x256x64xf32>
+// CHECK-NEXT: %[[T:.+]] = graphopt.permute %[[R]] [0, 2, 1] : tensor<48x256x64xf32> to tensor<48x64x256xf32>
+// CHECK-NEXT: graphopt.bmm %arg0, %[[T]]
+// CHECK-NOT: [0, 1, 3, 2]
+func.func @transposed_bmm_operand(%q: tensor<48x256x64xf32>, %qkv: tensor<4x256x36x64xf32>) -> tensor<48x256x256xf32> {
+  %s = graphopt.slice %qkv [0, 0, 12, 0] : tensor<4x256x36x64xf32> to tensor<4x256x12x64xf32>
+  %k = graphopt.permute %s [0, 2, 1, 3] : tensor<4x256x12x64xf32> to tensor<4x12x256x64xf32>
+  %t = graphopt.permute %k [0, 1, 3, 2] : tensor<4x12x256x64xf32> to tensor<4x12x64x256xf32>
+  %c = graphopt.cast %t : tensor<4x12x64x256xf32> to tensor<4x12x64x256xf32>
+  %r = graphopt.reshape %c : tensor<4x12x64x256xf32> to tensor<48x64x256xf32>
+  %0 = graphopt.bmm %q, %r : (tensor<48x256x64xf32>, tensor<48x64x256xf32>) -> tensor<48x256x256xf32>
+  return %0 : tensor<48x256x256xf32>
+}
+
+// -----
+
+// A 2-D matmul's lhs and addmm's rhs: the same without a reshape, and
+// without a copy, since the arguments are contiguous tensors already.
+// CHECK-LABEL: func.func @transposed_matmul_operands
+// CHECK-NOT: graphopt.cast
+// CHECK: %[[AT:.+]] = graphopt.permute %arg0 [1, 0] : tensor<32x16xf32> to tensor<16x32xf32>
+// CHECK-NEXT: graphopt.matmul %[[AT]], %arg1
+// CHECK-NEXT: %[[BT:.+]] = graphopt.permute %arg1 [1, 0] : tensor<32x8xf32> to tensor<8x32xf32>
+// CHECK-NEXT: graphopt.addmm %arg2, %arg3, %[[BT]]
+func.func @transposed_matmul_operands(%a: tensor<32x16xf32>, %b: tensor<32x8xf32>, %bias: tensor<32xf32>, %x: tensor<4x8xf32>) -> (tensor<16x8xf32>, tensor<4x32xf32>) {
+  %at = graphopt.permute %a [1, 0] : tensor<32x16xf32> to tensor<16x32xf32>
+  %ac = graphopt.cast %at : tensor<16x32xf32> to tensor<16x32xf32>
+  %0 = graphopt.matmul %ac, %b : (tensor<16x32xf32>, tensor<32x8xf32>) -> tensor<16x8xf32>
+  %bt = graphopt.permute %b [1, 0] : tensor<32x8xf32> to tensor<8x32xf32>
+  %bc = graphopt.cast %bt : tensor<8x32xf32> to tensor<8x32xf32>
+  %1 = graphopt.addmm %bias, %x, %bc {alpha = 1.0 : f64, beta = 1.0 : f64} : (tensor<32xf32>, tensor<4x8xf32>, tensor<8x32xf32>) -> tensor<4x32xf32>
+  return %0, %1 : tensor<16x8xf32>, tensor<4x32xf32>
+}
+
+// -----
+
+// Left alone: the copy has another use (it is made anyway); the permute is
+// a head split, not a transpose of the last two dims; the reshape merges a
+// transposed dim; the copy converts bf16 to f32.
+// CHECK-LABEL: func.func @not_a_transposed_operand
+// CHECK-NOT: graphopt.permute %{{.*}} [0, 2, 1] :
+// CHECK-NOT: graphopt.permute %{{.*}} [1, 0] : tensor<256x64xf32>
+// CHECK-COUNT-4: graphopt.cast
+func.func @not_a_transposed_operand(%q: tensor<48x256x64xf32>, %k: tensor<4x12x256x64xf32>, %h: tensor<4x256x12x64xf32>, %g: tensor<2x3x8x4xf32>, %u: tensor<2x8x12xf32>, %bf: tensor<64x256xbf16>, %v: tensor<64x8xf32>) -> (tensor<48x256x256xf32>, tensor<4x12x64x256xf32>, tensor<48x256x256xf32>, tensor<2x12x12xf32>, tensor<256x8xf32>) {
+  %t = graphopt.permute %k [0, 1, 3, 2] : tensor<4x12x256x64xf32> to tensor<4x12x64x256xf32>
+  %c = graphopt.cast %t : tensor<4x12x64x256xf32> to tensor<4x12x64x256xf32>
+  %r = graphopt.reshape %c : tensor<4x12x64x256xf32> to tensor<48x64x256xf32>
+  %0 = graphopt.bmm %q, %r : (tensor<48x256x64xf32>, tensor<48x64x256xf32>) -> tensor<48x256x256xf32>
+  %p = graphopt.permute %h [0, 2, 3, 1] : tensor<4x256x12x64xf32> to tensor<4x12x64x256xf32>
+  %pc = graphopt.cast %p : tensor<4x12x64x256xf32> to tensor<4x12x64x256xf32>
+  %pr = graphopt.reshape %pc : tensor<4x12x64x256xf32> to tensor<48x64x256xf32>
+  %1 = graphopt.bmm %q, %pr : (tensor<48x256x64xf32>, tensor<48x64x256xf32>) -> tensor<48x256x256xf32>
+  %gt = graphopt.permute %g [0, 1, 3, 2] : tensor<2x3x8x4xf32> to tensor<2x3x4x8xf32>
+  %gc = graphopt.cast %gt : tensor<2x3x4x8xf32> to tensor<2x3x4x8xf32>
+  %gr = graphopt.reshape %gc : tensor<2x3x4x8xf32> to tensor<2x12x8xf32>
+  %2 = graphopt.bmm %gr, %u : (tensor<2x12x8xf32>, tensor<2x8x12xf32>) -> tensor<2x12x12xf32>
+  %bt = graphopt.permute %bf [1, 0] : tensor<64x256xbf16> to tensor<256x64xbf16>
+  %bc = graphopt.cast %bt : tensor<256x64xbf16> to tensor<256x64xf32>
+  %3 = graphopt.matmul %bc, %v : (tensor<256x64xf32>, tensor<64x8xf32>) -> tensor<256x8xf32>
+  return %0, %c, %1, %2, %3 : tensor<48x256x256xf32>, tensor<4x12x64x256xf32>, tensor<48x256x256xf32>, tensor<2x12x12xf32>, tensor<256x8xf32>
+}
