@@ -33,7 +33,8 @@ mlir::FailureOr<std::string> buildLaunchPlan(mlir::func::FuncOp func);
 /// The C type of a tensor element type ("float", "int64_t", ...), or failure.
 mlir::FailureOr<std::string> cTypeOf(mlir::Type elementType);
 
-/// The C type of a buffer element: like cTypeOf, but uint16_t for bf16.
+/// The C type of a buffer element: like cTypeOf, but uint16_t for bf16 and
+/// uint8_t for i1 (torch bools are bytes).
 std::string storageTypeOf(mlir::Type elementType);
 
 /// Registers graphopt-test-print-cpu-kernels and

@@ -28,7 +28,14 @@ FailureOr<std::string> graphopt::cTypeOf(Type t) {
 }
 
 std::string graphopt::storageTypeOf(Type t) {
-  return t.isBF16() ? std::string("uint16_t") : *cTypeOf(t);
+  if (t.isBF16())
+    return "uint16_t";
+  // torch's bools are bytes holding 0 or 1. Read as `bool`, they keep GCC
+  // from vectorizing a loop that also reads floats (a masked softmax
+  // gradient ran 4.5x slower); as bytes compared with 0 they vectorize.
+  if (t.isInteger(1))
+    return "uint8_t";
+  return *cTypeOf(t);
 }
 
 Type graphopt::elemOf(Value v) {
@@ -218,6 +225,8 @@ Index KernelBodyPrinter::delinearize(const std::string &flat,
 
 std::string KernelBodyPrinter::loadArg(BlockArgument arg, const Index &idx) {
   std::string load = argName[arg] + "[" + linearize(idx, shapeOf(arg)) + "]";
+  if (elemOf(arg).isInteger(1))
+    return "(" + load + " != 0)";
   return elemOf(arg).isBF16() ? "graphopt_math::bf16_to_f32(" + load + ")"
                               : load;
 }

@@ -467,3 +467,23 @@ func.func @shared(%x: tensor<64x64xf32>, %y: tensor<32x64xf32>) -> (tensor<64x64
   }
   return %0, %1, %2, %3, %4, %5 : tensor<64x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
 }
+
+// -----
+
+// Bool tensors are bytes: a mask is read as uint8_t compared with 0, which
+// GCC vectorizes next to float loads (read as `bool`, the loop stayed
+// scalar); a bool result is stored as a byte.
+// CHECK-LABEL: extern "C" void graphopt_masked_k0(const float *__restrict in0, const uint8_t *__restrict in1, float *__restrict out0, uint8_t *__restrict out1)
+// CHECK: const bool [[M:t[0-9]+]] = (in1[i1] != 0);
+// CHECK: [[M]] ? (float)0.0
+// CHECK: out1[o * 256 + i1] =
+func.func @masked(%x: tensor<64x256xf32>, %m: tensor<256xi1>) -> (tensor<64x256xf32>, tensor<64x256xi1>) {
+  %0:2 = graphopt.kernel (%x, %m) : (tensor<64x256xf32>, tensor<256xi1>) -> (tensor<64x256xf32>, tensor<64x256xi1>) {
+  ^bb0(%a: tensor<64x256xf32>, %b: tensor<256xi1>):
+    %zero = graphopt.constant dense<0.0> : tensor<f32>
+    %w = graphopt.where %b, %zero, %a : (tensor<256xi1>, tensor<f32>, tensor<64x256xf32>) -> tensor<64x256xf32>
+    %c = graphopt.cmp "gt", %a, %zero : (tensor<64x256xf32>, tensor<f32>) -> tensor<64x256xi1>
+    graphopt.yield %w, %c : tensor<64x256xf32>, tensor<64x256xi1>
+  }
+  return %0#0, %0#1 : tensor<64x256xf32>, tensor<64x256xi1>
+}
