@@ -51,6 +51,8 @@ protected:
   llvm::SmallVector<int64_t> domain; // the iteration shape (set by prepare)
   std::string code;
   int depth = 0;
+  /// The depth of the body of the open loop under `#pragma omp simd`, or -1.
+  int simdDepth = -1;
   int counter = 0;
   llvm::DenseMap<mlir::Value, std::string> argName;
   // Values already computed in an enclosing scope, by (value, index).

@@ -487,3 +487,22 @@ func.func @masked(%x: tensor<64x256xf32>, %m: tensor<256xi1>) -> (tensor<64x256x
   }
   return %0#0, %0#1 : tensor<64x256xf32>, tensor<64x256xi1>
 }
+
+// -----
+
+// Under `#pragma omp simd` (the lanes of a max), a mask byte is read as a
+// bool, which GCC blends with in fewer instructions than with a compare.
+// CHECK-LABEL: extern "C" void graphopt_masked_max_k0(const float *__restrict in0, const uint8_t *__restrict in1, float *__restrict out0)
+// CHECK: #pragma omp simd
+// CHECK-NEXT: for (int64_t [[L:l[0-9]+]] = 0;
+// CHECK-NEXT: const bool {{t[0-9]+}} = reinterpret_cast<const bool *>(in1)[(
+func.func @masked_max(%x: tensor<64x256xf32>, %m: tensor<256xi1>) -> tensor<64x1xf32> {
+  %0 = graphopt.kernel (%x, %m) : (tensor<64x256xf32>, tensor<256xi1>) -> tensor<64x1xf32> {
+  ^bb0(%a: tensor<64x256xf32>, %b: tensor<256xi1>):
+    %ninf = graphopt.constant dense<0xFF800000> : tensor<f32>
+    %w = graphopt.where %b, %ninf, %a : (tensor<256xi1>, tensor<f32>, tensor<64x256xf32>) -> tensor<64x256xf32>
+    %r = graphopt.reduce_max %w [1] keepdim : tensor<64x256xf32> to tensor<64x1xf32>
+    graphopt.yield %r : tensor<64x1xf32>
+  }
+  return %0 : tensor<64x1xf32>
+}
