@@ -128,7 +128,9 @@ def host_cpu_target(refresh: bool = False) -> dict:
     path = _host_cpu_path()
     try:
         cached = json.loads(path.read_text())
-        if cached.get("threads") == torch.get_num_threads() and not refresh:
+        # A file written by an older graphopt may lack a figure: measure again.
+        if (cached.get("threads") == torch.get_num_threads() and not refresh
+                and "kernel_call_s" in cached):
             return cached
     except (OSError, ValueError):
         pass

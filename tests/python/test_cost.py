@@ -89,8 +89,11 @@ def test_bad_targets_are_errors_that_name_the_choices(tmp_path):
 
 def test_host_cpu_is_measured_once_and_cached():
     target = cost.host_cpu_target()
-    for field in ("vector_flops", "memory_bandwidth", "launch_overhead_s", "fresh_alloc_bandwidth"):
+    for field in ("vector_flops", "memory_bandwidth", "launch_overhead_s", "kernel_call_s",
+                  "fresh_alloc_bandwidth"):
         assert target[field] > 0, field
+    # A kernel call (ctypes, an OpenMP fork and join) takes microseconds.
+    assert target["kernel_call_s"] < 1e-3
     assert target["matmul_flops"]["f32"] > 1e9
     assert cost.host_cpu_target() == target  # from the cache file
     assert any(t["name"] == "host-cpu" for t in cost.list_targets())
