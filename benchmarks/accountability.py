@@ -35,7 +35,7 @@ from run import loss_of  # noqa: E402
 from workloads import BY_NAME, WORKLOADS  # noqa: E402
 
 import graphopt  # noqa: E402
-from graphopt.cost import host_cpu_target, kernel_call_seconds  # noqa: E402
+from graphopt.cost import host_cpu_target  # noqa: E402
 from graphopt.measure import mape, measure_graph, paired, spearman  # noqa: E402
 
 
@@ -100,29 +100,33 @@ def roof_report(rows: list[dict], target: dict, every: bool) -> dict:
                     memory.append(s)
     if not memory:
         return {}
+
+    def at_least_70pct(kernels: list[dict]) -> tuple[int, float]:
+        """How many of `kernels` reach 70% of their roof, and their share of the time."""
+        fast = [s for s in kernels if s["of_roof"] >= 0.7]
+        return len(fast), sum(s["measured_s"] for s in fast) / sum(s["measured_s"] for s in kernels)
+
     time = sum(s["measured_s"] for s in memory)
-    fast = [s for s in memory if s["of_roof"] >= 0.7]
+    count, share = at_least_70pct(memory)
     weighted = sum(s["roof_s"] for s in memory) / time
-    summary = {"kernels": len(memory), "at_least_70pct": len(fast),
-               "time_at_least_70pct": sum(s["measured_s"] for s in fast) / time,
+    summary = {"kernels": len(memory), "at_least_70pct": count, "time_at_least_70pct": share,
                "time_weighted_of_roof": weighted,
                "median_of_roof": statistics.median(s["of_roof"] for s in memory)}
-    print(f"memory-bound kernels: {len(memory)}; {len(fast)} at >= 70% of copy bandwidth "
-          f"({summary['time_at_least_70pct']:.0%} of their time); time-weighted {weighted:.0%} of roof, "
+    print(f"memory-bound kernels: {len(memory)}; {count} at >= 70% of copy bandwidth "
+          f"({share:.0%} of their time); time-weighted {weighted:.0%} of roof, "
           f"median {summary['median_of_roof']:.0%}")
     # Kernels moving a few KB cannot be judged by bandwidth: their roofline
     # time is below what calling any kernel takes here.
-    call_s = target.get("kernel_call_s") or kernel_call_seconds()
+    call_s = target["kernel_call_s"]
     streaming = [s for s in memory if s["roof_s"] >= call_s]
     called = [s for s in memory if s["roof_s"] < call_s]
-    fast = [s for s in streaming if s["of_roof"] >= 0.7]
+    count, share = at_least_70pct(streaming) if streaming else (0, 0.0)
     summary.update({"kernel_call_s": call_s, "above_call_floor": len(streaming),
-                    "above_call_floor_at_least_70pct": len(fast), "call_bound": len(called),
+                    "above_call_floor_at_least_70pct": count, "call_bound": len(called),
                     "call_bound_s": sum(s["measured_s"] for s in called)})
     if streaming:
         print(f"  {len(streaming)} of them have a roofline time above the {call_s * 1e6:.1f} us a kernel call "
-              f"takes here: {len(fast)} at >= 70% "
-              f"({sum(s['measured_s'] for s in fast) / sum(s['measured_s'] for s in streaming):.0%} of their time)")
+              f"takes here: {count} at >= 70% ({share:.0%} of their time)")
     if called:
         print(f"  the other {len(called)} move too few bytes to be bound by bandwidth: "
               f"{summary['call_bound_s'] * 1e3:.2f} ms in all, median "

@@ -44,10 +44,6 @@ namespace {
 
 bool isReduction(Operation *op) { return isa<ReduceSumOp, ReduceMaxOp>(op); }
 
-/// Views a kernel computes as index math (permute, broadcast, slice); a
-/// reshape stays outside kernels, a torch view.
-bool isIndexView(Operation *op) { return isView(op) && !isa<ReshapeOp>(op); }
-
 /// Cheap to recompute per consumer: views become index math, constants
 /// become literals.
 bool isDuplicable(Operation *op) {

@@ -350,8 +350,7 @@ private:
     // x is copied only if it is an index view (a head split's slice and
     // permute); other values are contiguous tensors already.
     Value x = transpose.getInput(), c = x;
-    Operation *def = x.getDefiningOp();
-    if (def && isView(def) && !isa<ReshapeOp>(def))
+    if (Operation *def = x.getDefiningOp(); def && isIndexView(def))
       c = CastOp::create(rw, copy.getLoc(), x.getType(), x);
     if (reshape) {
       SmallVector<int64_t> shape(to);

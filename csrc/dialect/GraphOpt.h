@@ -41,6 +41,10 @@ inline bool isElementwise(mlir::Operation *op) {
 /// broadcast and slice. Outside kernels the runtime makes torch views of them.
 bool isView(mlir::Operation *op);
 
+/// A view a kernel computes as index math (permute, broadcast, slice): its
+/// result is strided, where a reshape of a contiguous tensor is contiguous.
+bool isIndexView(mlir::Operation *op);
+
 /// The numpy broadcast of two shapes, or failure if they are incompatible.
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);

@@ -162,6 +162,10 @@ bool graphopt::isView(Operation *op) {
   return isa<ReshapeOp, PermuteOp, BroadcastOp, SliceOp>(op);
 }
 
+bool graphopt::isIndexView(Operation *op) {
+  return isView(op) && !isa<ReshapeOp>(op);
+}
+
 bool graphopt::isPointwiseBody(Block &body) {
   return llvm::all_of(body.without_terminator(), [](Operation &op) {
     return isElementwise(&op) || isa<ConstantOp>(op);

@@ -58,7 +58,8 @@ def _batch_norm_no_training(input, weight, bias, running_mean, running_var, mome
 # core_aten_decompositions() lists for torch.export: AOTAutograd's tracer
 # decomposes those ops itself, and listing all of them (every namespace's)
 # costs 0.15 s per process.
-DECOMPOSITIONS = {**_core_aten_decompositions_post_autograd(), **get_decompositions(EXTRA_DECOMPOSITIONS),
+CORE_DECOMPOSITIONS = _core_aten_decompositions_post_autograd()
+DECOMPOSITIONS = {**CORE_DECOMPOSITIONS, **get_decompositions(EXTRA_DECOMPOSITIONS),
                   aten._native_batch_norm_legit_no_training.default: _batch_norm_no_training}
 
 

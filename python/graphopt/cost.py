@@ -68,7 +68,7 @@ def _vector_probe():
     return probe
 
 
-def kernel_call_seconds() -> float:
+def _kernel_call_seconds() -> float:
     """The least time a graphopt kernel can take here: a ctypes call into a
     kernel library whose OpenMP loop has two chunks of work, one per thread
     of two (the fork and join), on 8 KiB. A kernel whose roofline time is
@@ -114,7 +114,7 @@ def calibrate_host_cpu() -> dict:
         "vector_flops": 8 * small.numel() / exp_s,
         "memory_bandwidth": 2 * src.numel() * 4 / copy_s,
         "launch_overhead_s": launch_s,
-        "kernel_call_s": kernel_call_seconds(),
+        "kernel_call_s": _kernel_call_seconds(),
         "fresh_alloc_bandwidth": n * 4 / max(fresh_s - fill_s, 1e-9),
         "fresh_alloc_threshold": 32 << 20,
         "threads": torch.get_num_threads(),

@@ -2,9 +2,7 @@
 page cannot drift from the code. `python -m graphopt.ops_doc > docs/ops.md`."""
 from __future__ import annotations
 
-from torch._decomp import _core_aten_decompositions_post_autograd
-
-from .backend import EXTRA_DECOMPOSITIONS
+from .backend import CORE_DECOMPOSITIONS, EXTRA_DECOMPOSITIONS
 from .lowerings import supported_ops
 from .mlir_text import NATIVE_DTYPES
 
@@ -19,7 +17,7 @@ def render() -> str:
         "",
         "AOTAutograd hands graphopt core-ATen graphs. Each op is handled in one of three ways:",
         "",
-        f"1. **Decomposed** before import: the {len(_core_aten_decompositions_post_autograd())} core ATen",
+        f"1. **Decomposed** before import: the {len(CORE_DECOMPOSITIONS)} core ATen",
         "   decompositions (`torch._decomp.core_aten_decompositions()` without the",
         "   CompositeImplicitAutograd ops, which AOTAutograd's tracer decomposes anyway), plus",
         "   the composite ops below, whose pieces graphopt fuses better than torch's single",
