@@ -1,7 +1,8 @@
 //===- Fuse.cpp - graphopt-fuse -------------------------------------------===//
 //
 // Groups elementwise producer->consumer chains, and reductions with their
-// elementwise prologue, into graphopt.kernel ops. The algorithm, in steps:
+// elementwise prologue and epilogue, into graphopt.kernel ops. The algorithm,
+// in steps:
 //
 //   1. Duplicate views and constants per use, so each consumer owns a copy;
 //      likewise one-FLOP elementwise ops of a tensor computed elsewhere
@@ -11,7 +12,10 @@
 //   2. Walk the ops from last to first; an ungrouped elementwise op or
 //      reduction roots a group. A pointwise group may also take in private
 //      reductions over the innermost dim of its rows (softmax, layer norm):
-//      the emitter computes them per row before the row's loop.
+//      the emitter computes them per row before the row's loop; or one
+//      reduction whose result has the group's shape, as the reduction's
+//      epilogue (BatchNorm's mean = sum / N, rstd = rsqrt(var / N + eps)):
+//      the emitter computes it per output element, then the pointwise ops.
 //   3. Grow the group over its producers, latest first (so a producer's
 //      in-group users are known before it is judged), taking a producer when
 //      its uses are all inside the group or it has the group's iteration
@@ -65,7 +69,19 @@ struct Group {
   Operation *root;
   SmallVector<int64_t> domain; // iteration shape
   llvm::SmallPtrSet<Operation *, 16> members;
+  /// Row reductions taken in, and whether one reduction of the group's shape
+  /// was (then the group takes no other reduction: inside that reduction's
+  /// loop, another would be computed once per element it reads).
+  unsigned rowReductions = 0;
+  bool hasDomainReduction = false;
 };
+
+/// A reduction producing a value of the iteration shape `domain` from a
+/// larger input.
+bool isDomainReduction(Operation *op, ArrayRef<int64_t> domain) {
+  return isReduction(op) && shapeOf(op->getResult(0)) == domain &&
+         shapeOf(op->getOperand(0)) != domain;
+}
 
 class FusePass : public graphopt::impl::GraphOptFuseBase<FusePass> {
 public:
@@ -192,8 +208,13 @@ private:
         return g.members.contains(u);
       });
       // Row reductions (softmax, layer norm) join pointwise groups whose
-      // rows they reduce.
-      if (isReduction(p) && (isReduction(root) || !isRowReduction(p, g.domain)))
+      // rows they reduce; one reduction of the group's shape joins a group
+      // with no other reduction as its epilogue's input.
+      bool rowReduction = isRowReduction(p, g.domain);
+      bool domainReduction = isDomainReduction(p, g.domain);
+      if (isReduction(p) &&
+          (isReduction(root) || g.hasDomainReduction ||
+           !(rowReduction || (domainReduction && g.rowReductions == 0))))
         continue;
       if (!private_) {
         // Escaping values are extra outputs of the same kernel: of the
@@ -209,6 +230,8 @@ private:
         continue;
       g.members.insert(p);
       groupOf[p] = id;
+      g.rowReductions += rowReduction;
+      g.hasDomainReduction |= domainReduction;
       pushProducers(p);
     }
     LLVM_DEBUG(llvm::dbgs() << "group " << id << " rooted at " << *root

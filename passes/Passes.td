@@ -65,7 +65,7 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
 
 def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
   let summary = "Group elementwise chains and reductions with their "
-                "elementwise prologue into graphopt.kernel ops";
+                "elementwise prologue and epilogue into graphopt.kernel ops";
   let description = [{
     Walks the function from its last op to its first. Every elementwise op or
     reduction not yet grouped roots a new fusion group; the group then takes
@@ -82,9 +82,15 @@ def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
     so each fusion group gets its own copy (index math inside the kernel) and
     the ones feeding matmuls or externs stay outside, as zero-copy views.
     A reduction either roots its own group (taking its private elementwise
-    prologue), or, when it is a private keepdim reduction over the innermost
-    dim of a pointwise group's rows (softmax, layer norm), joins that group:
-    the emitter computes it once per row before the row's loop. Each group
+    prologue), or joins a pointwise group: when it is a private keepdim
+    reduction over the innermost dim of the group's rows (softmax, layer
+    norm), the emitter computes it once per row before the row's loop; when
+    its result has the group's iteration shape (BatchNorm's mean = sum / N,
+    rstd = rsqrt(var / N + eps)), the group is its epilogue, and the emitter
+    computes the reduction per output element, then the pointwise ops on it.
+    A group takes one reduction of its own shape and then no other reduction,
+    nor one of those beside row reductions: computed in the same loops, one
+    would be redone for each element the other reads. Each group
     becomes one `graphopt.kernel` whose region holds the members; the
     function is then re-sorted topologically.
 

@@ -29,7 +29,7 @@ public:
       return failure();
     code += "extern \"C\" void " + name + "(" + llvm::join(*params, ", ") +
             ") {\n";
-    Operation *root = rootReduction();
+    Operation *root = domainReduction();
     LogicalResult result = root && useColumnOrder(root)
                                ? emitColumnReduction(root)
                                : emitLoopNest();
@@ -373,10 +373,15 @@ private:
     } else {
       closeTo(depth - 1 - opened);
     }
-    line(llvm::formatv("for (int64_t j = 0; j < cn; ++j) out0[o * {0} + c0 + j] "
-                       "= {1};",
-                       inner, store(elemOf(r.input), "(" + r.cty + ")acc[j]"))
-             .str());
+    // The outputs (the sums and their epilogue) at each column of the strip.
+    line("for (int64_t j = 0; j < cn; ++j) {");
+    ++depth;
+    scopes.emplace_back();
+    scopes.back()[{op->getResult(0).getAsOpaquePointer(), llvm::join(outIdx, ",")}] =
+        fresh(elemOf(r.input), "(" + r.cty + ")acc[j]");
+    if (failed(storeOutputs(outIdx, llvm::formatv("o * {0} + c0 + j", inner))))
+      return failure();
+    scopes.clear();
     closeTo(1);
     return success();
   }

@@ -40,8 +40,8 @@ public:
     FailureOr<SmallVector<std::string>> params = prepare("__restrict__");
     if (failed(params))
       return failure();
-    Operation *root = rootReduction();
-    bool rootReduction = root && !useColumnOrder(root);
+    Operation *root = domainReduction();
+    bool perOutput = root && !useColumnOrder(root);
     // Row reductions and per-row outputs need a block per row.
     bool rowReductions =
         llvm::any_of(body().without_terminator(),
@@ -54,9 +54,9 @@ public:
                           kFlatThreads, kernelName, llvm::join(*params, ", "))
                 .str();
     LogicalResult result = success();
-    if (rootReduction || rowReductions) {
+    if (perOutput || rowReductions) {
       threads = blockSize(reductionWork());
-      result = rootReduction ? emitBlockPerOutput(blocks)
+      result = perOutput ? emitBlockPerOutput(blocks)
                              : emitBlockPerRow(blocks);
     } else {
       result = emitFlat(blocks);
@@ -76,7 +76,7 @@ public:
             .str();
 
     int64_t vecBlocks = 0;
-    if (!rootReduction && !rowReductions && vectorizable()) {
+    if (!perOutput && !rowReductions && vectorizable()) {
       code += llvm::formatv("__global__ void __launch_bounds__({0}) "
                             "{1}_vec4_kernel({2}) {{\n",
                             kFlatThreads, name, llvm::join(*params, ", "))

@@ -164,11 +164,16 @@ protected:
   int64_t reductionWork();
   /// Reductions that keep the input's innermost dim (column sums).
   bool useColumnOrder(mlir::Operation *op) const;
-  /// The reduction producing the kernel's first output, if any: the kernel
-  /// is then a reduction kernel (its outputs all have the reduced shape).
-  mlir::Operation *rootReduction() {
-    mlir::Operation *root = yield().getValues()[0].getDefiningOp();
-    return root && mlir::isa<ReduceSumOp, ReduceMaxOp>(root) ? root : nullptr;
+  /// The reduction whose result has the kernel's iteration shape, if any:
+  /// the kernel is then a reduction kernel (its outputs are that reduction
+  /// and pointwise ops of it, its epilogue, all of the reduced shape).
+  mlir::Operation *domainReduction() {
+    for (mlir::Operation &op : body().without_terminator())
+      if (mlir::isa<ReduceSumOp, ReduceMaxOp>(op) &&
+          shapeOf(op.getResult(0)) == llvm::ArrayRef<int64_t>(domain) &&
+          shapeOf(op.getOperand(0)) != llvm::ArrayRef<int64_t>(domain))
+        return &op;
+    return nullptr;
   }
 };
 

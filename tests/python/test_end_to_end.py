@@ -266,6 +266,35 @@ def test_eval_batch_norm_fuses_with_its_relu():
     assert {"rsqrt", "relu"} <= set(stats.kernel_ops[0])
 
 
+def test_training_batch_norm_sums_take_their_epilogues():
+    """A training BatchNorm's per-channel sums run with the pointwise ops of
+    their result in the same kernel (mean = sum / N; var / N and rsqrt;
+    the backward's sum * (1/N)), instead of a tiny kernel each; outputs,
+    gradients and running statistics still match eager."""
+    eager, model = twin(lambda: nn.BatchNorm2d(8).train())
+    x = torch.randn(4, 8, 16, 16)
+    xe, xc = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out = torch.compile(model, backend="graphopt", options={"strict": True})(xc)
+    ref = eager(xe)
+    torch.testing.assert_close(out, ref, **TOL)
+    (out * ref.detach()).sum().backward()
+    (ref * ref.detach()).sum().backward()
+    torch.testing.assert_close(xc.grad, xe.grad, **TOL)
+    for p, q in zip(model.parameters(), eager.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, **TOL)
+    for b, c in zip(model.buffers(), eager.buffers()):
+        torch.testing.assert_close(b, c, **TOL)
+    forward, backward = graphopt.compiled_graphs()
+    # The variance's kernel: x - mean squared, summed, then var and rstd.
+    assert ["constant", "div", "sub", "mul", "reduce_sum", "div", "constant", "add", "rsqrt"] \
+        in forward.kernel_ops, forward.kernel_ops
+    # Every backward sum takes a pointwise epilogue of its own.
+    sums = [ops for ops in backward.kernel_ops if "reduce_sum" in ops]
+    assert len(sums) == 2 and all(ops[-1] == "mul" for ops in sums), backward.kernel_ops
+    # Before: 8 forward and 7 backward kernels.
+    assert (forward.kernels, backward.kernels) == (6, 5)
+
+
 @pytest.mark.parametrize("exponent", [2, 3, 0.5, -1, -2, -0.5, 1.7])
 def test_pow_by_a_constant_matches_eager(exponent, tmp_path):
     # torch computes x^2, x^3, sqrt and reciprocals without pow; so do the

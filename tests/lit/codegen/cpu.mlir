@@ -151,7 +151,9 @@ func.func @channel_sum(%x: tensor<4x16x8x8xf32>) -> tensor<1x16x1x1xf32> {
 // CHECK-NEXT: in0[[[R]] * 4096 + (c0 + j)]
 // CHECK-NEXT: part[j] += 
 // CHECK: for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];
-// CHECK: out0[o * 4096 + c0 + j] = (float)acc[j];
+// CHECK: for (int64_t j = 0; j < cn; ++j) {
+// CHECK-NEXT: const float [[S:t[0-9]+]] = (float)acc[j];
+// CHECK-NEXT: out0[o * 4096 + c0 + j] = [[S]];
 func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
   %0 = graphopt.kernel (%g) : (tensor<2048x4096xf32>) -> tensor<4096xf32> {
   ^bb0(%a: tensor<2048x4096xf32>):
@@ -159,6 +161,68 @@ func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
     graphopt.yield %s : tensor<4096xf32>
   }
   return %0 : tensor<4096xf32>
+}
+
+// -----
+
+// A column sum with a pointwise epilogue (a mean, then a scale read from
+// memory): the strip's sums are final after the row loop, and the epilogue
+// runs on each of them there, writing both outputs.
+// CHECK-LABEL: void graphopt_column_mean_k0
+// CHECK: for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];
+// CHECK: for (int64_t j = 0; j < cn; ++j) {
+// CHECK-NEXT: const float [[S:t[0-9]+]] = (float)acc[j];
+// CHECK-NEXT: const float [[M:t[0-9]+]] = [[S]] * (float)4.8828125000000000e-04;
+// CHECK-NEXT: const float [[W:t[0-9]+]] = in1[(c0 + j)];
+// CHECK-NEXT: const float [[Y:t[0-9]+]] = [[M]] * [[W]];
+// CHECK-NEXT: out0[o * 4096 + c0 + j] = [[M]];
+// CHECK-NEXT: out1[o * 4096 + c0 + j] = [[Y]];
+// CHECK-NEXT: }
+func.func @column_mean(%g: tensor<2048x4096xf32>, %w: tensor<4096xf32>) -> (tensor<4096xf32>, tensor<4096xf32>) {
+  %0:2 = graphopt.kernel (%g, %w) : (tensor<2048x4096xf32>, tensor<4096xf32>) -> (tensor<4096xf32>, tensor<4096xf32>) {
+  ^bb0(%a: tensor<2048x4096xf32>, %b: tensor<4096xf32>):
+    %s = graphopt.reduce_sum %a [0] : tensor<2048x4096xf32> to tensor<4096xf32>
+    %n = graphopt.constant dense<4.8828125E-4> : tensor<f32>
+    %m = graphopt.mul %s, %n : (tensor<4096xf32>, tensor<f32>) -> tensor<4096xf32>
+    %y = graphopt.mul %m, %b : (tensor<4096xf32>, tensor<4096xf32>) -> tensor<4096xf32>
+    graphopt.yield %m, %y : tensor<4096xf32>, tensor<4096xf32>
+  }
+  return %0#0, %0#1 : tensor<4096xf32>, tensor<4096xf32>
+}
+
+// -----
+
+// BatchNorm's variance with its epilogue: per channel, the sum of squared
+// deviations (row-blocked, as @channel_sum), then var = sum / N and
+// rstd = rsqrt(var + eps) once per channel, after the reduction's loops.
+// CHECK-LABEL: void graphopt_channel_rstd_k0
+// CHECK: #pragma omp parallel for
+// CHECK-NEXT: for (int64_t o = 0; o < 16; ++o) {
+// CHECK: double [[ACC:acc[0-9]+]] = 0;
+// CHECK: float [[LANES:acc[0-9]+]][16] = {};
+// CHECK: for (int64_t [[L:l[0-9]+]] = 0; [[L]] < 16; ++[[L]]) [[ACC]] += [[LANES]][[[L]]];
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: const float [[S:t[0-9]+]] = (float)[[ACC]];
+// CHECK-NEXT: const float [[V:t[0-9]+]] = [[S]] / (float)4.0960000000000000e+03;
+// CHECK-NEXT: const float [[E:t[0-9]+]] = [[V]] + (float)9.9999997473787516e-06;
+// CHECK-NEXT: const float [[R:t[0-9]+]] = (float)1 / graphopt_math::sqrt([[E]]);
+// CHECK-NEXT: out0[o * 1 + i3] = [[V]];
+// CHECK-NEXT: out1[o * 1 + i3] = [[R]];
+func.func @channel_rstd(%x: tensor<4x16x32x32xf32>, %mean: tensor<1x16x1x1xf32>) -> (tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>) {
+  %0:2 = graphopt.kernel (%x, %mean) : (tensor<4x16x32x32xf32>, tensor<1x16x1x1xf32>) -> (tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>) {
+  ^bb0(%a: tensor<4x16x32x32xf32>, %m: tensor<1x16x1x1xf32>):
+    %d = graphopt.sub %a, %m : (tensor<4x16x32x32xf32>, tensor<1x16x1x1xf32>) -> tensor<4x16x32x32xf32>
+    %d2 = graphopt.mul %d, %d : (tensor<4x16x32x32xf32>, tensor<4x16x32x32xf32>) -> tensor<4x16x32x32xf32>
+    %s = graphopt.reduce_sum %d2 [0, 2, 3] keepdim : tensor<4x16x32x32xf32> to tensor<1x16x1x1xf32>
+    %n = graphopt.constant dense<4.096000e+03> : tensor<f32>
+    %v = graphopt.div %s, %n : (tensor<1x16x1x1xf32>, tensor<f32>) -> tensor<1x16x1x1xf32>
+    %eps = graphopt.constant dense<9.99999974E-6> : tensor<f32>
+    %ve = graphopt.add %v, %eps : (tensor<1x16x1x1xf32>, tensor<f32>) -> tensor<1x16x1x1xf32>
+    %r = graphopt.rsqrt %ve : tensor<1x16x1x1xf32>
+    graphopt.yield %v, %r : tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>
+  }
+  return %0#0, %0#1 : tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>
 }
 
 // -----

@@ -55,6 +55,36 @@ func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64x1xf32> {
 
 // -----
 
+// A per-channel sum with its epilogue (BatchNorm's rstd): one block per
+// channel; after the block's reduction every thread has the sum, computes
+// the epilogue, and thread 0 writes both outputs.
+// CHECK-LABEL: graphopt_channel_rstd_k0_kernel
+// CHECK-NEXT: for (int64_t o = blockIdx.x; o < 16; o += gridDim.x) {
+// CHECK: [[ACC:acc[0-9]+]] = graphopt_block_reduce([[ACC]], (float)(0), graphopt_sum());
+// CHECK-NEXT: const float [[S:t[0-9]+]] = (float)[[ACC]];
+// CHECK-NEXT: const float [[V:t[0-9]+]] = [[S]] / (float)4.0960000000000000e+03;
+// CHECK-NEXT: const float [[E:t[0-9]+]] = [[V]] + (float)9.9999997473787516e-06;
+// CHECK-NEXT: const float [[R:t[0-9]+]] = (float)1 / graphopt_math::sqrt([[E]]);
+// CHECK-NEXT: if (threadIdx.x == 0) {
+// CHECK-NEXT: out0[o] = [[V]];
+// CHECK-NEXT: out1[o] = [[R]];
+// CHECK: GRAPHOPT_LAUNCH(graphopt_channel_rstd_k0_kernel, 16, 256, stream, in0, out0, out1);
+func.func @channel_rstd(%x: tensor<4x16x32x32xf32>) -> (tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>) {
+  %0:2 = graphopt.kernel (%x) : (tensor<4x16x32x32xf32>) -> (tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>) {
+  ^bb0(%a: tensor<4x16x32x32xf32>):
+    %s = graphopt.reduce_sum %a [0, 2, 3] keepdim : tensor<4x16x32x32xf32> to tensor<1x16x1x1xf32>
+    %n = graphopt.constant dense<4.096000e+03> : tensor<f32>
+    %v = graphopt.div %s, %n : (tensor<1x16x1x1xf32>, tensor<f32>) -> tensor<1x16x1x1xf32>
+    %eps = graphopt.constant dense<9.99999974E-6> : tensor<f32>
+    %ve = graphopt.add %v, %eps : (tensor<1x16x1x1xf32>, tensor<f32>) -> tensor<1x16x1x1xf32>
+    %r = graphopt.rsqrt %ve : tensor<1x16x1x1xf32>
+    graphopt.yield %v, %r : tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>
+  }
+  return %0#0, %0#1 : tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>
+}
+
+// -----
+
 // A column reduction (bias gradient): one thread per column, so a warp
 // reads 32 adjacent columns of each row; the row loop is unrolled by 4 only.
 // CHECK-LABEL: graphopt_column_sum_k0_kernel

@@ -73,17 +73,18 @@ func.func @no_cycle(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
 
 // -----
 
-// A reduction takes its private elementwise prologue; its consumer starts
-// a new kernel (reductions are only ever roots).
+// A reduction takes its private elementwise prologue, and its pointwise
+// consumer of the reduced shape takes the reduction: one kernel, prologue,
+// reduction and epilogue.
 // CHECK-LABEL: func.func @reduction_prologue
 // CHECK: %[[R:.*]] = graphopt.kernel(%arg0)
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: graphopt.mul
 // CHECK-NEXT: graphopt.reduce_sum
-// CHECK-NEXT: graphopt.yield
-// CHECK: graphopt.kernel(%[[R]])
-// CHECK-NEXT: ^bb0
 // CHECK-NEXT: graphopt.sqrt
+// CHECK-NEXT: graphopt.yield
+// CHECK-NOT: graphopt.kernel
+// CHECK: return %[[R]]
 func.func @reduction_prologue(%x: tensor<4x8xf32>) -> tensor<4xf32> {
   %0 = graphopt.mul %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   %1 = graphopt.reduce_sum %0 [1] : tensor<4x8xf32> to tensor<4xf32>
@@ -342,4 +343,64 @@ func.func @slices_into_kernels(%qkv: tensor<4x256x36x64xf32>, %x: tensor<8x128xf
   %v = graphopt.slice %x [0, 64] : tensor<8x128xf32> to tensor<8x64xf32>
   %m = graphopt.matmul %v, %w : (tensor<8x64xf32>, tensor<64x8xf32>) -> tensor<8x8xf32>
   return %qc, %kc, %m : tensor<4x12x256x64xf32>, tensor<4x12x256x64xf32>, tensor<8x8xf32>
+}
+
+// -----
+
+// BatchNorm's training statistics: the mean is sum / N, the variance's sum
+// reads x - mean, and rstd = rsqrt(var / N + eps). The variance's sum takes
+// its epilogue (var, rstd) and its prologue, with the mean's division, a
+// value of its shape, as a third output. It does not take the mean's sum:
+// its prologue reads the mean inside the loop over x, where the sum would be
+// redone per element. Two kernels, where there were four.
+// CHECK-LABEL: func.func @batch_norm_statistics
+// CHECK: %[[S:.*]] = graphopt.kernel(%arg0) : (tensor<4x8x16x16xf32>) -> tensor<1x8x1x1xf32>
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: graphopt.reduce_sum
+// CHECK-NEXT: graphopt.yield
+// CHECK: %[[V:.*]]:3 = graphopt.kernel(%[[S]], %arg0)
+// CHECK-NEXT: ^bb0
+// CHECK: %[[MEAN:.*]] = graphopt.div
+// CHECK: graphopt.sub %{{.*}}, %[[MEAN]]
+// CHECK: graphopt.reduce_sum
+// CHECK-NEXT: %[[VAR:.*]] = graphopt.div
+// CHECK-NEXT: graphopt.add
+// CHECK-NEXT: %[[RSTD:.*]] = graphopt.rsqrt
+// CHECK-NEXT: graphopt.yield %[[MEAN]], %[[VAR]], %[[RSTD]]
+// CHECK-NOT: graphopt.kernel
+// CHECK: return %[[V]]#0, %[[V]]#1, %[[V]]#2
+func.func @batch_norm_statistics(%x: tensor<4x8x16x16xf32>) -> (tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>) {
+  %n = graphopt.constant dense<1.024000e+03> : tensor<f32>
+  %eps = graphopt.constant dense<1.0e-05> : tensor<f32>
+  %s = graphopt.reduce_sum %x [0, 2, 3] keepdim : tensor<4x8x16x16xf32> to tensor<1x8x1x1xf32>
+  %mean = graphopt.div %s, %n : (tensor<1x8x1x1xf32>, tensor<f32>) -> tensor<1x8x1x1xf32>
+  %d = graphopt.sub %x, %mean : (tensor<4x8x16x16xf32>, tensor<1x8x1x1xf32>) -> tensor<4x8x16x16xf32>
+  %d2 = graphopt.mul %d, %d : (tensor<4x8x16x16xf32>, tensor<4x8x16x16xf32>) -> tensor<4x8x16x16xf32>
+  %v = graphopt.reduce_sum %d2 [0, 2, 3] keepdim : tensor<4x8x16x16xf32> to tensor<1x8x1x1xf32>
+  %var = graphopt.div %v, %n : (tensor<1x8x1x1xf32>, tensor<f32>) -> tensor<1x8x1x1xf32>
+  %ve = graphopt.add %var, %eps : (tensor<1x8x1x1xf32>, tensor<f32>) -> tensor<1x8x1x1xf32>
+  %rstd = graphopt.rsqrt %ve : tensor<1x8x1x1xf32>
+  return %mean, %var, %rstd : tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>, tensor<1x8x1x1xf32>
+}
+
+// -----
+
+// Left alone: a reduction of the group's shape in a group that already
+// reduces its rows, or the other way round (computed in the same loops, one
+// would be redone for each element the other reads), and a second reduction
+// feeding one epilogue (it would run inside the first's kernel with a loop
+// of its own per output: each reduction stays a kernel, the epilogue joins
+// the later one).
+// CHECK-LABEL: func.func @reductions_an_epilogue_leaves_out
+// CHECK-COUNT-4: graphopt.kernel
+// CHECK-NOT: graphopt.kernel
+// CHECK: return
+func.func @reductions_an_epilogue_leaves_out(%x: tensor<4x16xf32>, %z: tensor<2x4x16xf32>, %a: tensor<2x8x4xf32>, %b: tensor<2x8x4xf32>) -> (tensor<4x16xf32>, tensor<8xf32>) {
+  %r = graphopt.reduce_sum %x [1] keepdim : tensor<4x16xf32> to tensor<4x1xf32>
+  %t = graphopt.reduce_sum %z [0] : tensor<2x4x16xf32> to tensor<4x16xf32>
+  %y = graphopt.sub %t, %r : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  %sa = graphopt.reduce_sum %a [0, 2] : tensor<2x8x4xf32> to tensor<8xf32>
+  %sb = graphopt.reduce_sum %b [0, 2] : tensor<2x8x4xf32> to tensor<8xf32>
+  %p = graphopt.mul %sa, %sb : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %y, %p : tensor<4x16xf32>, tensor<8xf32>
 }
