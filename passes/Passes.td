@@ -127,11 +127,20 @@ def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
     Function arguments, returned values (and everything aliasing them),
     extern results and standalone constants are not placed in the arena.
 
-    In place: a pointwise kernel (elementwise ops and constants only) writes
-    an output into the buffer of an input that dies there, of the same shape
-    and byte size, whose storage has one arena buffer and is not passed again
-    through a view. The kernel gets `graphopt.in_place` (per output, the
-    input it overwrites, or -1); the emitters drop `__restrict` on that pair.
+    In place: a kernel that reads an input only at each output's own index
+    (a pointwise kernel, or an epilogue kernel whose reductions all have its
+    iteration shape, reading the input after them) writes an output into the
+    buffer of that input when it dies there, of the same shape and byte size,
+    whose storage has one arena buffer and is not passed again through a
+    view. The kernel gets `graphopt.in_place` (per output, the input it
+    overwrites, or -1); the emitters drop `__restrict` on that pair.
+
+    Input mutations: `aten::copy_(%arg, %new)` (a BatchNorm's running
+    statistics, which AOTAutograd writes back at the end of the graph) goes
+    when `%new` is a kernel result used only by the copy, the kernel reads
+    `%arg` at its own index as above, and nothing reads `%arg` after the
+    kernel: the kernel writes `%new` over `%arg` (`graphopt.in_place` names
+    the argument; the launch plan gives the result storage `input`).
 
     The plan is recorded as attributes: `graphopt.arena_offsets` on each op
     (one entry per result, -1 for results outside the arena) and

@@ -13,7 +13,11 @@
 //   4. In place: a pointwise kernel's output takes the buffer of an input
 //      read at the same index that dies at the kernel (same byte size, one
 //      arena owner, nothing else aliasing it): their sets merge.
-//   5. Buffers created by kernels and contractions get a request each, with
+//   5. Input mutations: a graph input that the graph updates (a BatchNorm's
+//      running statistics: `aten::copy_(input, new)` at the end) is written
+//      in place by the kernel computing its new value, when that kernel is
+//      the input's last reader and reads it at the same index; the copy goes.
+//   6. Buffers created by kernels and contractions get a request each, with
 //      their set's interval; planMemory() packs them. Outputs written in
 //      place get their input's offset.
 //
@@ -51,41 +55,57 @@ struct SetInfo {
   bool external = false;
 };
 
-/// Per output of `kernel`, the input whose buffer it can overwrite, or -1.
-/// The body must be pointwise, so each output element is computed from the
-/// inputs' elements at its own index, all loaded before it is stored
-/// (KernelBodyPrinter::storeOutputs). The input: of the output's shape and
-/// byte size, its set's only arena buffer, dead after this kernel, and not
-/// passed to the kernel a second time through a view of another shape.
+/// Whether `kernel` reads its operand `x` only at each output's own index,
+/// after any reduction it computes there: the body is pointwise, or its
+/// reductions all have the iteration shape (an epilogue kernel); `x` has the
+/// shape and byte size of `result`, which has the iteration shape (row-shaped
+/// outputs are stored before the row's loop reads the inputs); only
+/// elementwise ops of the iteration shape read `x` (none inside a
+/// reduction's loop), and no other operand is in `x`'s storage set.
+bool readsAtOwnIndex(KernelOp kernel, Value result, Value x,
+                     llvm::EquivalenceClasses<Value> &sets) {
+  Block &body = kernel.getBody().front();
+  SmallVector<int64_t> domain = kernelDomain(body);
+  auto ofDomain = [&](Value v) { return shapeOf(v) == ArrayRef<int64_t>(domain); };
+  bool epilogue = llvm::all_of(body.without_terminator(), [&](Operation &op) {
+    return isElementwise(&op) || isa<ConstantOp>(op) ||
+           (isa<ReduceSumOp, ReduceMaxOp>(op) && ofDomain(op.getResult(0)));
+  });
+  if (!epilogue || !ofDomain(result) || shapeOf(x) != shapeOf(result) ||
+      checkedByteSize(x.getType()) != checkedByteSize(result.getType()))
+    return false;
+  for (OpOperand &use : kernel->getOpOperands())
+    if (use.get() == x &&
+        !llvm::all_of(body.getArgument(use.getOperandNumber()).getUsers(),
+                      [&](Operation *u) {
+                        return isElementwise(u) && ofDomain(u->getResult(0));
+                      }))
+      return false;
+  return llvm::none_of(kernel->getOperands(), [&](Value y) {
+    return y != x && sets.getLeaderValue(y) == sets.getLeaderValue(x);
+  });
+}
+
+/// Per output of `kernel`, the input whose buffer it can overwrite, or -1:
+/// one it reads at the output's own index only (so each element is loaded
+/// before it is stored, KernelBodyPrinter::storeOutputs), its set's only
+/// arena buffer, dead after this kernel.
 SmallVector<int64_t> inPlaceInputs(KernelOp kernel, int64_t step,
                                    llvm::EquivalenceClasses<Value> &sets,
                                    DenseMap<Value, SetInfo> &info,
                                    const DenseMap<Value, Value> &ownerOf) {
   Operation *op = kernel;
   SmallVector<int64_t> inPlace(op->getNumResults(), -1);
-  Block &body = kernel.getBody().front();
-  if (!isPointwiseBody(body))
-    return inPlace;
-  // Row-shaped outputs are stored once per row, before the row's loop reads
-  // the inputs: only outputs of the iteration shape qualify.
-  SmallVector<int64_t> domain = kernelDomain(body);
   SmallVector<Value> taken; // inputs' set leaders already written over
   for (auto [ri, r] : llvm::enumerate(op->getResults())) {
     Value rLeader = sets.getLeaderValue(r);
-    if (shapeOf(r) != ArrayRef<int64_t>(domain) || info[rLeader].external ||
-        !ownerOf.lookup(rLeader))
+    if (info[rLeader].external || !ownerOf.lookup(rLeader))
       continue;
     for (auto [xi, x] : llvm::enumerate(op->getOperands())) {
       Value xLeader = sets.getLeaderValue(x);
       const SetInfo &xs = info[xLeader];
       if (llvm::is_contained(taken, xLeader) || xs.external || xs.end != step ||
-          !ownerOf.lookup(xLeader) || shapeOf(x) != shapeOf(r) ||
-          checkedByteSize(x.getType()) != checkedByteSize(r.getType()))
-        continue;
-      bool viewedOtherwise = llvm::any_of(op->getOperands(), [&](Value y) {
-        return y != x && sets.getLeaderValue(y) == xLeader;
-      });
-      if (viewedOtherwise)
+          !ownerOf.lookup(xLeader) || !readsAtOwnIndex(kernel, r, x, sets))
         continue;
       taken.push_back(xLeader);
       inPlace[ri] = xi;
@@ -93,6 +113,76 @@ SmallVector<int64_t> inPlaceInputs(KernelOp kernel, int64_t step,
     }
   }
   return inPlace;
+}
+
+/// The `aten::copy_(arg, new)` ops that write a function argument's new
+/// value, whose kernel can write it in place instead: `new` is a kernel
+/// result used only by the copy, of the argument's type; the kernel reads
+/// the argument at its own index; nothing reads the argument's storage after
+/// the kernel. Per copy: the kernel's result index and operand index.
+struct InputUpdate {
+  ExternOp copy;
+  KernelOp kernel;
+  unsigned result, operand;
+};
+SmallVector<InputUpdate> inputUpdates(Block &block,
+                                      llvm::EquivalenceClasses<Value> &sets,
+                                      DenseMap<Operation *, int64_t> &step) {
+  SmallVector<InputUpdate> updates;
+  for (Operation &op : block) {
+    auto copy = dyn_cast<ExternOp>(op);
+    if (!copy || copy.getCallee() != "aten::copy_.default" ||
+        copy->getNumOperands() != 2 || !copy->use_empty())
+      continue;
+    auto arg = dyn_cast<BlockArgument>(copy->getOperand(0));
+    Value src = copy->getOperand(1);
+    auto kernel = src.getDefiningOp<KernelOp>();
+    if (!arg || !kernel || arg.getType() != src.getType() || !src.hasOneUse())
+      continue;
+    auto operand = llvm::find(kernel->getOperands(), arg);
+    if (operand == kernel->operand_end() ||
+        !readsAtOwnIndex(kernel, src, arg, sets))
+      continue;
+    // Another reader after the kernel would see the new value early.
+    bool readLater = false;
+    for (Value v : sets.members(Value(arg)))
+      for (Operation *user : v.getUsers())
+        readLater |= user != copy && step.lookup(user) > step.lookup(kernel);
+    if (readLater)
+      continue;
+    updates.push_back({copy, kernel, cast<OpResult>(src).getResultNumber(),
+                       unsigned(operand - kernel->operand_begin())});
+  }
+  return updates;
+}
+
+DenseMap<Operation *, int64_t> numberOps(Block &block) {
+  DenseMap<Operation *, int64_t> step;
+  for (Operation &op : block)
+    step[&op] = step.size();
+  return step;
+}
+
+/// Values that may share storage: a view (reshape, permute, broadcast left
+/// outside kernels) with its operand, an extern's results with its tensor
+/// operands (torch may return views) unless its schema says they are new
+/// tensors (graphopt.fresh_results).
+llvm::EquivalenceClasses<Value> storageSets(Block &block) {
+  llvm::EquivalenceClasses<Value> sets;
+  for (BlockArgument arg : block.getArguments())
+    sets.insert(arg);
+  for (Operation &op : block) {
+    for (Value r : op.getResults())
+      sets.insert(r);
+    if (isView(&op))
+      sets.unionSets(op.getResult(0), op.getOperand(0));
+    if (isa<ExternOp>(op) && !op.hasAttr(kFreshResultsAttr))
+      for (Value r : op.getResults())
+        for (Value in : op.getOperands())
+          if (isa<TensorType>(in.getType()))
+            sets.unionSets(r, in);
+  }
+  return sets;
 }
 
 class PlanMemoryPass : public graphopt::impl::GraphOptPlanMemoryBase<PlanMemoryPass> {
@@ -104,25 +194,27 @@ public:
     Block &block = func.getBody().front();
     MLIRContext *ctx = &getContext();
 
-    // 1. Steps.
-    DenseMap<Operation *, int64_t> step;
-    for (Operation &op : block)
-      step[&op] = step.size();
+    // 1-2. Steps and storage sets.
+    DenseMap<Operation *, int64_t> step = numberOps(block);
+    llvm::EquivalenceClasses<Value> sets = storageSets(block);
 
-    // 2. Storage sets.
-    llvm::EquivalenceClasses<Value> sets;
-    for (BlockArgument arg : block.getArguments())
-      sets.insert(arg);
-    for (Operation &op : block) {
-      for (Value r : op.getResults())
-        sets.insert(r);
-      if (isView(&op))
-        sets.unionSets(op.getResult(0), op.getOperand(0));
-      if (isa<ExternOp>(op) && !op.hasAttr(kFreshResultsAttr))
-        for (Value r : op.getResults())
-          for (Value in : op.getOperands())
-            if (isa<TensorType>(in.getType()))
-              sets.unionSets(r, in);
+    // 5 (first: it removes ops). Input mutations written in place.
+    DenseMap<Operation *, SmallVector<int64_t>> inPlaceOf;
+    SmallVector<InputUpdate> updates = inputUpdates(block, sets, step);
+    for (InputUpdate &u : updates) {
+      Operation *k = u.kernel;
+      auto [it, fresh] = inPlaceOf.try_emplace(k, k->getNumResults(), -1);
+      it->second[u.result] = u.operand;
+      u.copy->erase();
+    }
+    if (!updates.empty()) {
+      step = numberOps(block);
+      sets = storageSets(block);
+      // The result is the argument's storage (the caller's).
+      for (auto &[k, inPlace] : inPlaceOf)
+        for (auto [r, in] : llvm::zip(k->getResults(), inPlace))
+          if (in >= 0)
+            sets.unionSets(r, k->getOperand(in));
     }
 
     // 3. Live interval and ownership per set leader.
@@ -162,10 +254,15 @@ public:
         continue;
       SmallVector<int64_t> inPlace = inPlaceInputs(kernel, step[&op], sets,
                                                    info, ownerOf);
+      SmallVector<int64_t> updated =
+          inPlaceOf.lookup_or(&op, SmallVector<int64_t>(inPlace.size(), -1));
+      for (auto [arena, input] : llvm::zip(inPlace, updated))
+        if (input >= 0)
+          arena = input;
       if (llvm::all_of(inPlace, [](int64_t i) { return i < 0; }))
         continue;
-      for (auto [r, in] : llvm::zip(op.getResults(), inPlace)) {
-        if (in < 0)
+      for (auto [r, in, input] : llvm::zip(op.getResults(), inPlace, updated)) {
+        if (in < 0 || input >= 0)
           continue;
         Value x = op.getOperand(in);
         Value owner = ownerOf.lookup(sets.getLeaderValue(x));
@@ -182,7 +279,7 @@ public:
       op.setAttr(kInPlaceAttr, DenseI64ArrayAttr::get(ctx, inPlace));
     }
 
-    // 5. Requests and packing.
+    // 6. Requests and packing.
     std::vector<BufferRequest> requests;
     SmallVector<Value> planned;
     int64_t naive = 0;

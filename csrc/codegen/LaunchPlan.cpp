@@ -1,8 +1,10 @@
 //===- LaunchPlan.cpp - the runtime's view of a planned function ----------===//
 //
 // The launch plan is plain JSON: every SSA value gets an id (arguments
-// first, then results in op order) with its shape, dtype and storage, and
-// every top-level op becomes one step the runtime executes in order.
+// first, then results in op order) with its shape, dtype and storage
+// (arena, fresh, view, extern, constant, or "input": a graph input's new
+// value, written over the input `of`), and every top-level op becomes one
+// step the runtime executes in order.
 //
 //===----------------------------------------------------------------------===//
 #include "csrc/codegen/Codegen.h"
@@ -71,16 +73,23 @@ FailureOr<std::string> graphopt::buildLaunchPlan(func::FuncOp func) {
       continue;
     }
     auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("graphopt.arena_offsets");
+    auto inPlace = op.getAttrOfType<DenseI64ArrayAttr>(kInPlaceAttr);
     for (auto [i, r] : llvm::enumerate(op.getResults())) {
       int64_t off = offsets ? offsets[i] : -1;
       StringRef storage = off >= 0 ? "arena" : "fresh";
+      // A graph input's new value, written over it (graphopt-plan-memory).
+      Value over = inPlace && inPlace[i] >= 0 ? op.getOperand(inPlace[i]) : Value();
       if (isView(&op))
         storage = "view";
       else if (isa<ExternOp>(op))
         storage = "extern";
       else if (isa<ConstantOp>(op))
         storage = "constant";
+      else if (isa_and_nonnull<BlockArgument>(over))
+        storage = "input";
       addValue(r, storage, off);
+      if (storage == "input")
+        values.back().getAsObject()->insert({"of", ids.lookup(over)});
     }
 
     json::Object step{{"inputs", idList(op.getOperands())},

@@ -1,8 +1,11 @@
 """Pointwise kernels write in place of an input that dies there
 (graphopt-plan-memory): an MLP's GELU overwrites the first Linear's output,
-so the arena holds one hidden activation, not two, and values still match."""
+so the arena holds one hidden activation, not two, and values still match;
+a kernel computing a graph input's new value writes it over the input."""
 import copy
+import json
 
+import pytest
 import torch
 import torch.nn as nn
 
@@ -57,3 +60,32 @@ def test_training_through_in_place_kernels_matches_eager():
         m(x).pow(2).mean().backward()
     for (name, p), q in zip(model.named_parameters(), eager.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6, msg=lambda m: f"{name}: {m}")
+
+
+def _copy_steps(folder) -> int:
+    plan = json.loads(next(folder.glob("*/plan.json")).read_text())
+    return sum(1 for s in plan["steps"] if s["kind"] == "extern" and "copy_" in s["callee"])
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_updated_inputs_are_written_in_place_by_their_kernel(tmp_path, layout):
+    # An input the graph updates (a BatchNorm's running statistics) gets its
+    # new value from the kernel computing it, with no aten::copy_ after; an
+    # input not laid out densely gets its value through a buffer of its own.
+    def update(x, running, steps):
+        running.mul_(0.9).add_(x.mean(0), alpha=0.1)
+        steps.add_(1)
+        return x * 2
+
+    x = torch.randn(32, 16)
+    base = torch.randn(16, 4) if layout == "transposed" else torch.randn(4, 16)
+    running = base.t() if layout == "transposed" else base
+    x = x.view(8, 4, 16)
+    ref_running, ref_steps = running.clone(), torch.tensor(3)
+    steps = ref_steps.clone()
+    c = torch.compile(update, backend="graphopt", options={"strict": True, "dump_dir": str(tmp_path)})
+    for _ in range(3):
+        torch.testing.assert_close(c(x, running, steps), update(x, ref_running, ref_steps))
+        torch.testing.assert_close(running, ref_running, rtol=1e-6, atol=1e-6)
+        assert steps.item() == ref_steps.item()
+    assert _copy_steps(tmp_path) == 0

@@ -135,6 +135,13 @@ class CompiledGraph:
         dtype, shape = _torch_dtype(v["dtype"]), v["shape"]
         if v["storage"] == "arena":
             return (lambda env: env[vid]), True
+        if v["storage"] == "input":
+            # The kernel writes the input's new value over it (a BatchNorm's
+            # running statistics); one not laid out densely gets a buffer of
+            # its own, copied over it after the kernel.
+            of = v["of"]
+            return (lambda env: env[of] if env[of].is_contiguous()
+                    else torch.empty(shape, dtype=dtype, device=self.device)), True
         nbytes = dtype.itemsize * int(torch.Size(shape).numel())
         if self.device.type == "cpu" and nbytes >= _Recycler.MIN_BYTES:
             recycler = _Recycler(shape, dtype, self.device)
@@ -154,11 +161,16 @@ class CompiledGraph:
             fn.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs) + len(self._stream()))
             fn.restype = None
             makers = [self._buffer(o)[0] for o in outs]
+            updates = [(k, self.values[o]["of"]) for k, o in enumerate(outs)
+                       if self.values[o]["storage"] == "input"]
 
             def run(env):
                 args = [env[i] if env[i].is_contiguous() else env[i].contiguous() for i in ins]
                 results = [m(env) for m in makers]
                 fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results], *self._stream())
+                for k, of in updates:
+                    if results[k] is not env[of]:
+                        env[of].copy_(results[k])
                 for o, r in zip(outs, results):
                     env[o] = r
             return run

@@ -191,3 +191,86 @@ func.func @fresh_extern_results(%x: tensor<32x32xf32>, %w: tensor<32x32xf32>) ->
   }
   return %2 : tensor<32x32xf32>
 }
+
+// -----
+
+// Input mutations (a BatchNorm's running mean and its step count): the
+// kernel computing an input's new value writes it over the input, and the
+// aten::copy_ that wrote it back goes. Its result is the caller's storage.
+// CHECK-LABEL: func.func @input_updates
+// CHECK-NOT: aten::copy_
+// CHECK: graphopt.kernel(%arg0, %arg2) {graphopt.arena_offsets = array<i64: -1>, graphopt.in_place = array<i64: 1>}
+// CHECK: graphopt.kernel(%arg1) {graphopt.arena_offsets = array<i64: -1>, graphopt.in_place = array<i64: 0>}
+// CHECK: graphopt.kernel(%arg3, %arg4) {graphopt.arena_offsets = array<i64: -1>, graphopt.in_place = array<i64: 1>}
+// CHECK-NOT: aten::copy_
+// CHECK: return
+func.func @input_updates(%mean: tensor<64xf32>, %steps: tensor<i64>, %running: tensor<64xf32>, %x: tensor<8x64xf32>, %avg: tensor<64xf32>) -> tensor<64xf32> {
+  %new = graphopt.kernel(%mean, %running) : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32> {
+  ^bb0(%m: tensor<64xf32>, %r: tensor<64xf32>):
+    %c = graphopt.constant dense<0.9> : tensor<f32>
+    %a = graphopt.mul %r, %c : (tensor<64xf32>, tensor<f32>) -> tensor<64xf32>
+    %b = graphopt.add %a, %m : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    graphopt.yield %b : tensor<64xf32>
+  }
+  %n = graphopt.kernel(%steps) : (tensor<i64>) -> tensor<i64> {
+  ^bb0(%s: tensor<i64>):
+    %one = graphopt.constant dense<1> : tensor<i64>
+    %t = graphopt.add %s, %one : (tensor<i64>, tensor<i64>) -> tensor<i64>
+    graphopt.yield %t : tensor<i64>
+  }
+  // An epilogue kernel reads the input after its reduction, at its index.
+  %na = graphopt.kernel(%x, %avg) : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<64xf32> {
+  ^bb0(%v: tensor<8x64xf32>, %r: tensor<64xf32>):
+    %s = graphopt.reduce_sum %v [0] : tensor<8x64xf32> to tensor<64xf32>
+    %b = graphopt.add %s, %r : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    graphopt.yield %b : tensor<64xf32>
+  }
+  %0 = graphopt.extern "aten::copy_.default"(%running, %new) {args = "[]"} : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+  %1 = graphopt.extern "aten::copy_.default"(%steps, %n) {args = "[]"} : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %2 = graphopt.extern "aten::copy_.default"(%avg, %na) {args = "[]"} : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+  return %mean : tensor<64xf32>
+}
+
+// -----
+
+// Left alone: an input read again after the kernel computing its new value
+// (the reader must see the old value), a new value used elsewhere too, one
+// whose kernel reads the input at other indices (a transpose), and one
+// whose kernel reads it inside a reduction's loop.
+// CHECK-LABEL: func.func @input_updates_left_alone
+// CHECK-NOT: graphopt.in_place
+// CHECK-COUNT-4: aten::copy_
+func.func @input_updates_left_alone(%a: tensor<64xf32>, %b: tensor<64xf32>, %c: tensor<4x4xf32>, %d: tensor<4x16xf32>) -> (tensor<64xf32>, tensor<64xf32>) {
+  %na = graphopt.kernel(%a) : (tensor<64xf32>) -> tensor<64xf32> {
+  ^bb0(%x: tensor<64xf32>):
+    %e = graphopt.exp %x : tensor<64xf32>
+    graphopt.yield %e : tensor<64xf32>
+  }
+  %later = graphopt.kernel(%a) : (tensor<64xf32>) -> tensor<64xf32> {
+  ^bb0(%x: tensor<64xf32>):
+    %e = graphopt.neg %x : tensor<64xf32>
+    graphopt.yield %e : tensor<64xf32>
+  }
+  %nb = graphopt.kernel(%b) : (tensor<64xf32>) -> tensor<64xf32> {
+  ^bb0(%x: tensor<64xf32>):
+    %e = graphopt.exp %x : tensor<64xf32>
+    graphopt.yield %e : tensor<64xf32>
+  }
+  %nc = graphopt.kernel(%c) : (tensor<4x4xf32>) -> tensor<4x4xf32> {
+  ^bb0(%x: tensor<4x4xf32>):
+    %t = graphopt.permute %x [1, 0] : tensor<4x4xf32> to tensor<4x4xf32>
+    %e = graphopt.exp %t : tensor<4x4xf32>
+    graphopt.yield %e : tensor<4x4xf32>
+  }
+  %0 = graphopt.extern "aten::copy_.default"(%a, %na) {args = "[]"} : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+  %1 = graphopt.extern "aten::copy_.default"(%b, %nb) {args = "[]"} : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+  %nd = graphopt.kernel(%d) : (tensor<4x16xf32>) -> tensor<4x16xf32> {
+  ^bb0(%x: tensor<4x16xf32>):
+    %w = graphopt.broadcast %x : tensor<4x16xf32> to tensor<2x4x16xf32>
+    %s = graphopt.reduce_sum %w [0] : tensor<2x4x16xf32> to tensor<4x16xf32>
+    graphopt.yield %s : tensor<4x16xf32>
+  }
+  %2 = graphopt.extern "aten::copy_.default"(%c, %nc) {args = "[]"} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %3 = graphopt.extern "aten::copy_.default"(%d, %nd) {args = "[]"} : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %later, %nb : tensor<64xf32>, tensor<64xf32>
+}
