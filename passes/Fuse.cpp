@@ -76,13 +76,6 @@ struct Group {
   bool hasDomainReduction = false;
 };
 
-/// A reduction producing a value of the iteration shape `domain` from a
-/// larger input.
-bool isDomainReduction(Operation *op, ArrayRef<int64_t> domain) {
-  return isReduction(op) && shapeOf(op->getResult(0)) == domain &&
-         shapeOf(op->getOperand(0)) != domain;
-}
-
 class FusePass : public graphopt::impl::GraphOptFuseBase<FusePass> {
 public:
   void runOnOperation() override {

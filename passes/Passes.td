@@ -115,6 +115,35 @@ def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
   let dependentDialects = ["::graphopt::GraphOptDialect"];
 }
 
+def GraphOptFuseSiblings : Pass<"graphopt-fuse-siblings", "mlir::func::FuncOp"> {
+  let summary = "Merge reduction kernels that reduce alike and read a common "
+                "input into one kernel (horizontal fusion)";
+  let description = [{
+    Two `graphopt.kernel` ops whose reductions all reduce an input of one
+    shape over the same dims to the kernels' iteration shape (reduction
+    kernels, with or without a pointwise epilogue), which share an operand of
+    the reduced input's shape, and of which the later does not depend on the
+    earlier, become one kernel: the bodies side by side, each shared operand
+    passed once, the first kernel's results then the second's. The emitters
+    compute its reductions in one loop nest, so the shared input is read
+    once. A BatchNorm backward's sum(dy) and sum(dy * x_hat), and a LayerNorm
+    backward's bias and weight gradients, are such pairs. Kernels with row
+    reductions, or with reductions of different shapes, are left alone.
+
+    Before:
+    ```mlir
+    %a = graphopt.kernel(%dy) ... { reduce_sum %dy [0, 2, 3] ... }
+    %b = graphopt.kernel(%x, %dy) ... { mul ...; reduce_sum ... [0, 2, 3] ... }
+    ```
+    After:
+    ```mlir
+    %k:2 = graphopt.kernel(%dy, %x) ... {
+      reduce_sum %dy [0, 2, 3]; mul ...; reduce_sum ... [0, 2, 3]; yield ...
+    }
+    ```
+  }];
+}
+
 def GraphOptPlanMemory : Pass<"graphopt-plan-memory", "mlir::func::FuncOp"> {
   let summary = "Assign every intermediate tensor an offset in one arena, "
                 "reusing memory of tensors that are dead";

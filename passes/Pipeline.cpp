@@ -20,6 +20,8 @@ void graphopt::buildGraphOptPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
   // Group elementwise chains and reductions into graphopt.kernel ops.
   pm.addNestedPass<func::FuncOp>(createGraphOptFuse());
+  // One kernel for reductions that reduce alike and read a common input.
+  pm.addNestedPass<func::FuncOp>(createGraphOptFuseSiblings());
   // Merge the view copies fusion left outside kernels.
   pm.addPass(createCSEPass());
   // Liveness -> offsets in one arena (must run last: it numbers the ops).

@@ -69,7 +69,7 @@ bool readsAtOwnIndex(KernelOp kernel, Value result, Value x,
   auto ofDomain = [&](Value v) { return shapeOf(v) == ArrayRef<int64_t>(domain); };
   bool epilogue = llvm::all_of(body.without_terminator(), [&](Operation &op) {
     return isElementwise(&op) || isa<ConstantOp>(op) ||
-           (isa<ReduceSumOp, ReduceMaxOp>(op) && ofDomain(op.getResult(0)));
+           isDomainReduction(&op, domain);
   });
   if (!epilogue || !ofDomain(result) || shapeOf(x) != shapeOf(result) ||
       checkedByteSize(x.getType()) != checkedByteSize(result.getType()))

@@ -306,15 +306,30 @@ private:
 
   /// Reductions that keep the input's innermost dim (bias gradients) walk
   /// the input row by row: a strip of accumulators along the innermost dim,
-  /// so every load is unit-stride.
+  /// so every load is unit-stride. Every reduction of the kernel with `op`'s
+  /// input shape, dims and accumulator (graphopt-fuse-siblings merges a
+  /// LayerNorm's bias and weight gradients) adds into strips of its own in
+  /// the same loops, so an input they share is read once.
   LogicalResult emitColumnReduction(Operation *op) {
     static constexpr int64_t kStrip = 256;
     ReduceInfo r = reduceInfo(op);
+    SmallVector<Operation *> joint;
+    for (Operation &o : body().without_terminator()) {
+      if (!isDomainReduction(&o, domain))
+        continue;
+      ReduceInfo q = reduceInfo(&o);
+      if (shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
+          q.isSum == r.isSum && q.accTy == r.accTy && q.cty == r.cty)
+        joint.push_back(&o);
+    }
+    auto strips = [&](StringRef prefix, size_t k) {
+      return (prefix + (k ? "_" + std::to_string(k) : "")).str();
+    };
     ArrayRef<int64_t> inShape = shapeOf(r.input);
     ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
     int64_t inner = inShape.back();
     int64_t strip = std::min(kStrip, inner);
-    int64_t strips = (inner + strip - 1) / strip;
+    int64_t stripCount = (inner + strip - 1) / strip;
     int64_t outer = 1;
     for (int64_t d = 0; d + 1 < (int64_t)outShape.size(); ++d)
       outer *= outShape[d];
@@ -323,21 +338,25 @@ private:
       work *= d;
 
     depth = 1;
-    if (outer * strips > 1 && work >= kParallelWork)
+    if (outer * stripCount > 1 && work >= kParallelWork)
       line("#pragma omp parallel for schedule(static)");
-    line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", outer * strips)
+    line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", outer * stripCount)
              .str());
     ++depth;
-    line(llvm::formatv("const int64_t o = b / {0};", strips).str());
-    line(llvm::formatv("const int64_t c0 = b % {0} * {1};", strips, strip).str());
+    line(llvm::formatv("const int64_t o = b / {0};", stripCount).str());
+    line(llvm::formatv("const int64_t c0 = b % {0} * {1};", stripCount, strip)
+             .str());
     line(llvm::formatv("const int64_t cn = c0 + {0} <= {1} ? {0} : {1} - c0;",
                        strip, inner)
              .str());
     Index outIdx =
         delinearize("o", outShape.drop_back(), outShape.size() - 1, "i");
     outIdx.push_back("(c0 + j)");
-    line(r.accTy + " acc[" + std::to_string(strip) + "];");
-    line("for (int64_t j = 0; j < cn; ++j) acc[j] = " + r.init + ";");
+    for (size_t k = 0; k < joint.size(); ++k) {
+      line(r.accTy + " " + strips("acc", k) + "[" + std::to_string(strip) + "];");
+      line("for (int64_t j = 0; j < cn; ++j) " + strips("acc", k) +
+           "[j] = " + r.init + ";");
+    }
 
     // An f32 sum adds blocks of up to kSumBlock rows in float partials, the
     // blocks in double (as blockedSum does): float lanes are twice as wide,
@@ -345,30 +364,35 @@ private:
     // one feeding a double, leaving a branch on the data's sign.
     int64_t n = inShape[r.dims.back()];
     bool blocked = r.isSum && r.accTy != r.cty && n >= kMinSumBlock;
+    std::string target = blocked ? "part" : "acc";
     int opened = 0;
     Index inIdx = openReductionLoops(r, outIdx, "", opened,
                                      /*leave=*/blocked ? 1 : 0);
-    std::string target = "acc[j]";
     if (blocked) {
       auto [lo, hi] = openSumBlock(n, opened);
-      line(r.cty + " part[" + std::to_string(strip) + "];");
-      line("for (int64_t j = 0; j < cn; ++j) part[j] = 0;");
+      for (size_t k = 0; k < joint.size(); ++k) {
+        line(r.cty + " " + strips("part", k) + "[" + std::to_string(strip) + "];");
+        line("for (int64_t j = 0; j < cn; ++j) " + strips("part", k) + "[j] = 0;");
+      }
       std::string v = "r" + std::to_string(counter++);
       line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; ++{0}) {{", v, lo,
                          hi)
                .str());
       ++depth;
       bindInnermost(r, inIdx, v);
-      target = "part[j]";
     }
     line("#pragma omp simd");
     line("for (int64_t j = 0; j < cn; ++j) {");
     ++depth;
-    if (failed(accumulateInput(r, target, inIdx)))
-      return failure();
+    for (auto [k, o] : llvm::enumerate(joint))
+      if (failed(accumulateInput(reduceInfo(o), strips(target, k) + "[j]", inIdx)))
+        return failure();
     if (blocked) {
       closeTo(depth - 2);
-      line("for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];");
+      for (size_t k = 0; k < joint.size(); ++k)
+        line(llvm::formatv("for (int64_t j = 0; j < cn; ++j) {0}[j] += {1}[j];",
+                           strips("acc", k), strips("part", k))
+                 .str());
       closeTo(depth - opened);
     } else {
       closeTo(depth - 1 - opened);
@@ -377,8 +401,9 @@ private:
     line("for (int64_t j = 0; j < cn; ++j) {");
     ++depth;
     scopes.emplace_back();
-    scopes.back()[{op->getResult(0).getAsOpaquePointer(), llvm::join(outIdx, ",")}] =
-        fresh(elemOf(r.input), "(" + r.cty + ")acc[j]");
+    for (auto [k, o] : llvm::enumerate(joint))
+      scopes.back()[{o->getResult(0).getAsOpaquePointer(), llvm::join(outIdx, ",")}] =
+          fresh(elemOf(r.input), "(" + r.cty + ")" + strips("acc", k) + "[j]");
     if (failed(storeOutputs(outIdx, llvm::formatv("o * {0} + c0 + j", inner))))
       return failure();
     scopes.clear();

@@ -169,9 +169,7 @@ protected:
   /// and pointwise ops of it, its epilogue, all of the reduced shape).
   mlir::Operation *domainReduction() {
     for (mlir::Operation &op : body().without_terminator())
-      if (mlir::isa<ReduceSumOp, ReduceMaxOp>(op) &&
-          shapeOf(op.getResult(0)) == llvm::ArrayRef<int64_t>(domain) &&
-          shapeOf(op.getOperand(0)) != llvm::ArrayRef<int64_t>(domain))
+      if (isDomainReduction(&op, domain))
         return &op;
     return nullptr;
   }

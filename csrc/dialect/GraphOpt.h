@@ -62,6 +62,11 @@ std::optional<int64_t> checkedByteSize(mlir::Type type);
 /// into pointwise kernels and the emitters compute before each row's loop.
 bool isRowReduction(mlir::Operation *op, llvm::ArrayRef<int64_t> domain);
 
+/// A reduction whose result has the iteration shape `domain`, from a larger
+/// input: the reduction of a reduction kernel, which graphopt-fuse gives a
+/// pointwise epilogue and the emitters compute per output element.
+bool isDomainReduction(mlir::Operation *op, llvm::ArrayRef<int64_t> domain);
+
 /// `shape` is the row shape of `domain`: the same rank, the innermost dim 1
 /// where the domain's is larger (per-row values: a LayerNorm's mean).
 bool isRowShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);

@@ -204,6 +204,11 @@ bool graphopt::isRowReduction(Operation *op, ArrayRef<int64_t> domain) {
          input.getShape() == domain;
 }
 
+bool graphopt::isDomainReduction(Operation *op, ArrayRef<int64_t> domain) {
+  return isa<ReduceSumOp, ReduceMaxOp>(op) && shapeOf(op->getResult(0)) == domain &&
+         shapeOf(op->getOperand(0)) != domain;
+}
+
 bool graphopt::broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
   if (from.size() > to.size())
     return false;

@@ -165,6 +165,40 @@ func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
 
 // -----
 
+// Two column sums of one kernel (a LayerNorm's bias and weight gradients,
+// merged by graphopt-fuse-siblings) add into strips of their own in the
+// same loops: dy is loaded once per element for both.
+// CHECK-LABEL: void graphopt_two_column_sums_k0
+// CHECK: double acc[256];
+// CHECK: double acc_1[256];
+// CHECK: float part[256];
+// CHECK: float part_1[256];
+// CHECK: #pragma omp simd
+// CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) {
+// CHECK-NEXT: const float [[G:t[0-9]+]] = in0[{{.*}}];
+// CHECK-NEXT: part[j] += [[G]];
+// CHECK-NEXT: const float [[G2:t[0-9]+]] = in0[{{.*}}];
+// CHECK-NEXT: const float [[X:t[0-9]+]] = in1[{{.*}}];
+// CHECK-NEXT: const float [[P:t[0-9]+]] = [[G2]] * [[X]];
+// CHECK-NEXT: part_1[j] += [[P]];
+// CHECK-NEXT: }
+// CHECK: for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];
+// CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) acc_1[j] += part_1[j];
+// CHECK: out0[o * 768 + c0 + j] = {{.*}};
+// CHECK-NEXT: out1[o * 768 + c0 + j] = {{.*}};
+func.func @two_column_sums(%dy: tensor<1024x768xf32>, %xhat: tensor<1024x768xf32>) -> (tensor<768xf32>, tensor<768xf32>) {
+  %0:2 = graphopt.kernel (%dy, %xhat) : (tensor<1024x768xf32>, tensor<1024x768xf32>) -> (tensor<768xf32>, tensor<768xf32>) {
+  ^bb0(%g: tensor<1024x768xf32>, %x: tensor<1024x768xf32>):
+    %b = graphopt.reduce_sum %g [0] : tensor<1024x768xf32> to tensor<768xf32>
+    %p = graphopt.mul %g, %x : (tensor<1024x768xf32>, tensor<1024x768xf32>) -> tensor<1024x768xf32>
+    %w = graphopt.reduce_sum %p [0] : tensor<1024x768xf32> to tensor<768xf32>
+    graphopt.yield %b, %w : tensor<768xf32>, tensor<768xf32>
+  }
+  return %0#0, %0#1 : tensor<768xf32>, tensor<768xf32>
+}
+
+// -----
+
 // A column sum with a pointwise epilogue (a mean, then a scale read from
 // memory): the strip's sums are final after the row loop, and the epilogue
 // runs on each of them there, writing both outputs.
