@@ -1,20 +1,29 @@
 //===- FuseSiblings.cpp - graphopt-fuse-siblings --------------------------===//
 //
-// Horizontal fusion of reduction kernels. Two kernels that reduce inputs of
-// one shape over the same dims (a BatchNorm backward's sum(dy) and
-// sum(dy * x_hat), a LayerNorm backward's bias and weight gradients) and
-// read a common input of that shape become one kernel, which the emitters
-// compute in one loop nest: the shared input is read once, not twice, and
-// one launch goes. In steps:
+// Kernel-level fusion of what graphopt-fuse's groups leave apart:
 //
-//   1. Walk the kernels in op order; a kernel whose reductions all have its
-//      iteration shape (a reduction kernel, with or without an epilogue)
-//      looks for a later sibling: same reduction structure, a shared input
-//      of the reduced shape, and no path from the first to the second (the
-//      merged kernel could not be placed).
+//  - Sibling reductions: two kernels that reduce inputs of one shape over
+//    the same dims (a BatchNorm backward's sum(dy) and sum(dy * x_hat), a
+//    LayerNorm backward's bias and weight gradients) and read a common input
+//    of that shape become one kernel, which the emitters compute in one loop
+//    nest: the shared input is read once, not twice.
+//  - Tiny kernels: a pointwise kernel of at most kTinyElements outputs joins
+//    another kernel of the same iteration shape, pointwise or a reduction
+//    kernel, that it reads (an epilogue graphopt-fuse gave another consumer
+//    of the same sum) or that it is independent of (BatchNorm's two
+//    running-statistic updates). Such kernels cost their launch, not their
+//    loop.
+//
+// In steps:
+//
+//   1. Walk the kernels in op order; each looks for a later partner as
+//      above, linked to it by no path of uses but the partner's direct reads
+//      of its results (otherwise the merged kernel would depend on itself).
 //   2. Merge the pair: one kernel with both bodies, the operands of both
-//      (each once), the results of the first then the second's; it takes
-//      the second's place and may take another sibling.
+//      (each once; the later kernel's reads of the earlier's results become
+//      the values inside), the earlier kernel's results that are still used
+//      elsewhere, then the later's; it takes the later's place and may take
+//      another partner.
 //   3. Re-sort the block: users of the first kernel's results that came
 //      before the second now follow the merged kernel.
 //
@@ -73,66 +82,129 @@ std::optional<ReductionShape> reductionShape(KernelOp kernel) {
   return shape;
 }
 
-/// Whether `to` uses a value computed from `from`'s results. Ops are in
-/// topological order, so the search stops at `to`'s position.
-bool reaches(KernelOp from, KernelOp to) {
-  SmallVector<Operation *> stack(from->getUsers().begin(), from->getUsers().end());
+/// Pointwise kernels of at most this many outputs are launch-bound.
+constexpr int64_t kTinyElements = 4096;
+
+/// Whether a path of uses leads from `from`'s results to `to`; with
+/// `direct` false, not counting `to`'s own reads of `from`'s results (what a
+/// merge absorbs). The walk is not bounded by block order: merged kernels
+/// take the later kernel's place, so until the final sort some users precede
+/// the values they read.
+bool reaches(Operation *from, Operation *to, bool direct) {
+  SmallVector<Operation *> stack;
+  for (Operation *u : from->getUsers())
+    if (direct || u != to)
+      stack.push_back(u);
   llvm::SmallPtrSet<Operation *, 32> seen;
   while (!stack.empty()) {
     Operation *op = stack.pop_back_val();
     if (op == to)
       return true;
-    if (!seen.insert(op).second || to->isBeforeInBlock(op))
-      continue;
-    stack.append(op->getUsers().begin(), op->getUsers().end());
+    if (seen.insert(op).second)
+      stack.append(op->getUsers().begin(), op->getUsers().end());
   }
   return false;
 }
 
-/// `a` and `b` (a before b) reduce alike, read a common input of the
-/// reduced shape, and b does not depend on a.
-bool areSiblings(KernelOp a, KernelOp b) {
+bool usesResultOf(KernelOp user, KernelOp producer) {
+  return llvm::any_of(user->getOperands(),
+                      [&](Value v) { return v.getDefiningOp() == producer; });
+}
+
+/// `a` and `b` (a before b) reduce alike and read a common input of the
+/// reduced shape, and b does not read a's results.
+bool areSiblingReductions(KernelOp a, KernelOp b) {
   std::optional<ReductionShape> sa = reductionShape(a), sb = reductionShape(b);
-  if (!sa || !sb || !(*sa == *sb))
+  if (!sa || !sb || !(*sa == *sb) || usesResultOf(b, a))
     return false;
-  bool shared = llvm::any_of(a->getOperands(), [&](Value v) {
+  return llvm::any_of(a->getOperands(), [&](Value v) {
     return shapeOf(v) == ArrayRef<int64_t>(sa->input) &&
            llvm::is_contained(b->getOperands(), v);
   });
-  return shared && !reaches(a, b);
+}
+
+/// The iteration shape of a kernel whose outputs all have it, pointwise or
+/// a reduction kernel (not row reductions), or nothing.
+std::optional<SmallVector<int64_t>> plainDomain(KernelOp k) {
+  Block &body = k.getBody().front();
+  SmallVector<int64_t> domain = kernelDomain(body);
+  bool plain = llvm::all_of(k.getResults(), [&](Value r) {
+    return shapeOf(r) == ArrayRef<int64_t>(domain);
+  });
+  if (!plain || (!isPointwiseBody(body) && !reductionShape(k)))
+    return std::nullopt;
+  return domain;
+}
+
+/// One of `a` and `b` (a before b) is a tiny pointwise kernel, the other
+/// has its iteration shape.
+bool areTinyPartners(KernelOp a, KernelOp b) {
+  std::optional<SmallVector<int64_t>> da = plainDomain(a), db = plainDomain(b);
+  if (!da || !db || *da != *db)
+    return false;
+  int64_t n = 1;
+  for (int64_t d : *da)
+    n *= d;
+  return n <= kTinyElements && (isPointwiseBody(a.getBody().front()) ||
+                                isPointwiseBody(b.getBody().front()));
+}
+
+/// Merging needs b to read nothing computed from a except a's results
+/// themselves, and a to read nothing computed from b.
+bool shouldMerge(KernelOp a, KernelOp b) {
+  return (areSiblingReductions(a, b) || areTinyPartners(a, b)) &&
+         !reaches(a, b, /*direct=*/false) && !reaches(b, a, /*direct=*/true);
 }
 
 /// One kernel computing `a`'s and `b`'s results, in `b`'s place.
 KernelOp merge(KernelOp a, KernelOp b) {
   llvm::SetVector<Value> inputs;
   inputs.insert(a->operand_begin(), a->operand_end());
-  inputs.insert(b->operand_begin(), b->operand_end());
-  SmallVector<Type> types(a->getResultTypes());
+  for (Value v : b->getOperands())
+    if (v.getDefiningOp() != a)
+      inputs.insert(v);
+  // a's results b alone reads are not outputs any more.
+  SmallVector<Value> kept;
+  for (Value r : a->getResults())
+    if (llvm::any_of(r.getUsers(), [&](Operation *u) { return u != b; }))
+      kept.push_back(r);
+  SmallVector<Type> types;
+  for (Value r : kept)
+    types.push_back(r.getType());
   llvm::append_range(types, b->getResultTypes());
   OpBuilder builder(b);
   auto kernel = KernelOp::create(builder, b.getLoc(), types, inputs.getArrayRef());
   Block *body = builder.createBlock(&kernel.getBody());
-  DenseMap<Value, Value> argOf;
+  IRMapping outer; // values outside -> the merged body's
   for (Value v : inputs)
-    argOf[v] = body->addArgument(v.getType(), v.getLoc());
+    outer.map(v, body->addArgument(v.getType(), v.getLoc()));
   builder.setInsertionPointToStart(body);
-  SmallVector<Value> yielded;
-  for (KernelOp k : {a, b}) {
+  auto inlineBody = [&](KernelOp k) {
     Block &old = k.getBody().front();
     IRMapping map;
     for (auto [arg, v] : llvm::zip(old.getArguments(), k->getOperands()))
-      map.map(arg, argOf[v]);
+      map.map(arg, outer.lookup(v));
     for (Operation &op : old.without_terminator())
       builder.clone(op, map);
+    SmallVector<Value> yielded;
     for (Value v : old.getTerminator()->getOperands())
       yielded.push_back(map.lookup(v));
-  }
+    return yielded;
+  };
+  SmallVector<Value> fromA = inlineBody(a);
+  for (auto [r, v] : llvm::zip(a->getResults(), fromA))
+    outer.map(r, v);
+  SmallVector<Value> fromB = inlineBody(b);
+  SmallVector<Value> yielded;
+  for (Value r : kept)
+    yielded.push_back(outer.lookup(r));
+  llvm::append_range(yielded, fromB);
   YieldOp::create(builder, b.getLoc(), yielded);
-  unsigned n = a->getNumResults();
-  a->replaceAllUsesWith(kernel->getResults().take_front(n));
-  b->replaceAllUsesWith(kernel->getResults().drop_front(n));
-  a->erase();
+  for (auto [r, m] : llvm::zip(kept, kernel->getResults()))
+    r.replaceAllUsesWith(m);
+  b->replaceAllUsesWith(kernel->getResults().drop_front(kept.size()));
   b->erase();
+  a->erase();
   return kernel;
 }
 
@@ -145,7 +217,7 @@ public:
     bool merged = false;
     for (size_t i = 0; i < kernels.size(); ++i)
       for (size_t j = i + 1; kernels[i] && j < kernels.size(); ++j)
-        if (kernels[j] && areSiblings(kernels[i], kernels[j])) {
+        if (kernels[j] && shouldMerge(kernels[i], kernels[j])) {
           // The merged kernel, in the later one's place, meets the kernels
           // after it when the walk gets there.
           kernels[j] = merge(kernels[i], kernels[j]);

@@ -116,19 +116,29 @@ def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
 }
 
 def GraphOptFuseSiblings : Pass<"graphopt-fuse-siblings", "mlir::func::FuncOp"> {
-  let summary = "Merge reduction kernels that reduce alike and read a common "
-                "input into one kernel (horizontal fusion)";
+  let summary = "Merge kernels that graphopt-fuse left apart: sibling "
+                "reductions, and tiny kernels of one shape";
   let description = [{
-    Two `graphopt.kernel` ops whose reductions all reduce an input of one
-    shape over the same dims to the kernels' iteration shape (reduction
-    kernels, with or without a pointwise epilogue), which share an operand of
-    the reduced input's shape, and of which the later does not depend on the
-    earlier, become one kernel: the bodies side by side, each shared operand
-    passed once, the first kernel's results then the second's. The emitters
-    compute its reductions in one loop nest, so the shared input is read
-    once. A BatchNorm backward's sum(dy) and sum(dy * x_hat), and a LayerNorm
-    backward's bias and weight gradients, are such pairs. Kernels with row
-    reductions, or with reductions of different shapes, are left alone.
+    Merges pairs of `graphopt.kernel` ops, the later one's place taking the
+    merged kernel, when no path through other ops leads from the earlier to
+    the later (the merged kernel could not be placed), and
+
+      1. (sibling reductions) both reduce an input of one shape over the same
+         dims to their iteration shape, with or without a pointwise epilogue,
+         and they share an operand of the reduced input's shape: the emitters
+         compute both in one loop nest, so the shared input is read once. A
+         BatchNorm backward's sum(dy) and sum(dy * x_hat), and a LayerNorm
+         backward's bias and weight gradients, are such pairs; or
+      2. (tiny kernels) one is pointwise with at most 4096 outputs, and the
+         other, pointwise or a reduction kernel, has its iteration shape:
+         such a kernel costs its launch, not its loop. It may read the
+         other's results (an epilogue graphopt-fuse gave another consumer of
+         the same sum) or not (BatchNorm's two running-statistic updates).
+
+    The merged kernel has both bodies; each operand once; the earlier
+    kernel's results still used elsewhere, then the later's. Reads of the
+    earlier kernel's results in the later one become the values inside.
+    Kernels with row reductions are left alone.
 
     Before:
     ```mlir
