@@ -59,9 +59,62 @@ private:
     if (!r.isSum && r.dims.back() == rank - 1 &&
         shapeOf(r.input).back() >= kLanes)
       return laneReduce(r, outIdx);
-    if (r.isSum && r.accTy != r.cty)
-      return blockedSum(r, outIdx);
+    if (r.isSum && r.accTy != r.cty) {
+      // Sums of the same loops (graphopt-fuse-siblings' merged kernels) are
+      // computed together, so an input they share is read once; the others'
+      // values wait in the scope for their own evaluation at this index.
+      SmallVector<Operation *> sums = siblingSums(op);
+      SmallVector<ReduceInfo> infos;
+      for (Operation *s : sums)
+        infos.push_back(reduceInfo(s));
+      FailureOr<SmallVector<std::string>> values = blockedSums(infos, outIdx);
+      if (failed(values))
+        return failure();
+      for (auto [s, v] : llvm::drop_begin(llvm::zip(sums, *values)))
+        scopes.back()[{s->getResult(0).getAsOpaquePointer(), llvm::join(outIdx, ",")}] = v;
+      return values->front();
+    }
     return sequentialReduce(op, outIdx);
+  }
+
+  /// `op` and the kernel's other f32 sums over the same input shape and dims
+  /// to the iteration shape, none of which reads another: they can share
+  /// one loop nest.
+  SmallVector<Operation *> siblingSums(Operation *op) {
+    SmallVector<Operation *> sums{op};
+    if (!isDomainReduction(op, domain))
+      return sums;
+    ReduceInfo r = reduceInfo(op);
+    for (Operation &o : body().without_terminator()) {
+      if (&o == op || !isDomainReduction(&o, domain))
+        continue;
+      ReduceInfo q = reduceInfo(&o);
+      if (q.isSum && shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
+          q.accTy == r.accTy && q.cty == r.cty)
+        sums.push_back(&o);
+    }
+    // Drop any that computes from another member (its loop would need the
+    // other's final value).
+    auto reads = [](Operation *user, Operation *def) {
+      SmallVector<Operation *> stack{user};
+      llvm::SmallPtrSet<Operation *, 16> seen;
+      while (!stack.empty()) {
+        Operation *o = stack.pop_back_val();
+        for (Value v : o->getOperands())
+          if (Operation *d = v.getDefiningOp()) {
+            if (d == def)
+              return true;
+            if (seen.insert(d).second)
+              stack.push_back(d);
+          }
+      }
+      return false;
+    };
+    if (llvm::any_of(sums, [&](Operation *a) {
+          return llvm::any_of(sums, [&](Operation *b) { return a != b && reads(a, b); });
+        }))
+      return {op};
+    return sums;
   }
 
   // Sums may be reordered across SIMD lanes; max reduces in lanes
@@ -92,31 +145,46 @@ private:
   /// lane's rounding stays small), the blocks in double. Summing everything
   /// in double halves the SIMD width and costs a conversion per element;
   /// summing everything in float loses the cancellations of gradient sums.
-  FailureOr<std::string> blockedSum(const ReduceInfo &r, const Index &outIdx) {
-    std::string acc = "acc" + std::to_string(counter++);
-    line(r.accTy + " " + acc + " = 0;");
+  FailureOr<SmallVector<std::string>> blockedSums(ArrayRef<ReduceInfo> rs,
+                                                  const Index &outIdx) {
+    const ReduceInfo &r = rs.front();
+    SmallVector<std::string> accs;
+    for (size_t k = 0; k < rs.size(); ++k) {
+      accs.push_back("acc" + std::to_string(counter++));
+      line(r.accTy + " " + accs.back() + " = 0;");
+    }
     if (int64_t rows = rowsPerSumBlock(r))
-      return rowBlockedSum(r, outIdx, acc, rows);
+      return rowBlockedSums(rs, outIdx, accs, rows);
     int opened = 0;
     Index inIdx = openReductionLoops(r, outIdx, "", opened,
                                      /*leave=*/1);
     int64_t n = shapeOf(r.input)[r.dims.back()];
     auto [lo, hi] = openSumBlock(n, opened);
-    std::string part = "acc" + std::to_string(counter++);
-    line(r.cty + " " + part + " = 0;");
+    SmallVector<std::string> parts;
+    for (size_t k = 0; k < rs.size(); ++k) {
+      parts.push_back("acc" + std::to_string(counter++));
+      line(r.cty + " " + parts.back() + " = 0;");
+    }
     std::string v = "r" + std::to_string(counter++);
-    line(reductionLoopPragma(r, part));
+    line(rs.size() == 1 ? reductionLoopPragma(r, parts[0])
+                        : "#pragma omp simd reduction(+ : " +
+                              llvm::join(parts, ", ") + ")");
     line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; ++{0}) {{", v, lo,
                        hi)
              .str());
     ++depth;
     bindInnermost(r, inIdx, v);
-    if (failed(accumulateInput(r, part, inIdx)))
-      return failure();
+    for (auto [q, part] : llvm::zip(rs, parts))
+      if (failed(accumulateInput(q, part, inIdx)))
+        return failure();
     closeTo(depth - 1);
-    line(acc + " += " + part + ";");
+    for (auto [acc, part] : llvm::zip(accs, parts))
+      line(acc + " += " + part + ";");
     closeTo(depth - opened);
-    return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
+    SmallVector<std::string> values;
+    for (const std::string &acc : accs)
+      values.push_back(fresh(elemOf(r.input), "(" + r.cty + ")" + acc));
+    return values;
   }
 
   /// How many rows of the input a float block of an f32 sum spans when the
@@ -138,13 +206,15 @@ private:
     return rows >= 2 ? rows : 0;
   }
 
-  /// blockedSum over short rows: a block is `rows` rows, summed in kLanes
+  /// blockedSums over short rows: a block is `rows` rows, summed in kLanes
   /// float lanes (the same elements per lane as a block of one long row),
   /// which add into `acc` once per block. A horizontal sum and a double add
   /// per 64-float row cost a per-channel sum a third of its bandwidth when
   /// the input streams from memory.
-  FailureOr<std::string> rowBlockedSum(const ReduceInfo &r, const Index &outIdx,
-                                       const std::string &acc, int64_t rows) {
+  FailureOr<SmallVector<std::string>>
+  rowBlockedSums(ArrayRef<ReduceInfo> rs, const Index &outIdx,
+                 ArrayRef<std::string> accs, int64_t rows) {
+    const ReduceInfo &r = rs.front();
     ArrayRef<int64_t> shape = shapeOf(r.input);
     int64_t rank = shape.size();
     int opened = 0;
@@ -153,12 +223,15 @@ private:
     std::string row = "r" + std::to_string(counter++);
     std::string strip = "r" + std::to_string(counter++);
     std::string lane = "l" + std::to_string(counter++);
-    std::string part = "acc" + std::to_string(counter++);
+    SmallVector<std::string> parts;
+    for (size_t k = 0; k < rs.size(); ++k)
+      parts.push_back("acc" + std::to_string(counter++));
     line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{", block,
                        shape[rank - 2], rows)
              .str());
     ++depth;
-    line(llvm::formatv("{0} {1}[{2}] = {{};", r.cty, part, kLanes).str());
+    for (const std::string &part : parts)
+      line(llvm::formatv("{0} {1}[{2}] = {{};", r.cty, part, kLanes).str());
     line(llvm::formatv("for (int64_t {0} = {1}; {0} < {1} + {2}; ++{0}) {{",
                        row, block, rows)
              .str());
@@ -172,14 +245,19 @@ private:
     ++depth;
     inIdx[rank - 2] = row;
     inIdx[rank - 1] = "(" + strip + " + " + lane + ")";
-    if (failed(accumulateInput(r, part + "[" + lane + "]", inIdx)))
-      return failure();
+    for (auto [q, part] : llvm::zip(rs, parts))
+      if (failed(accumulateInput(q, part + "[" + lane + "]", inIdx)))
+        return failure();
     closeTo(depth - 3);
-    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {2} += {3}[{0}];",
-                       lane, kLanes, acc, part)
-             .str());
+    for (auto [acc, part] : llvm::zip(accs, parts))
+      line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {2} += {3}[{0}];",
+                         lane, kLanes, acc, part)
+               .str());
     closeTo(depth - 1 - opened);
-    return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
+    SmallVector<std::string> values;
+    for (const std::string &acc : accs)
+      values.push_back(fresh(elemOf(r.input), "(" + r.cty + ")" + acc));
+    return values;
   }
 
   /// A max over a contiguous innermost dim, kLanes accumulators wide: each
@@ -359,7 +437,7 @@ private:
     }
 
     // An f32 sum adds blocks of up to kSumBlock rows in float partials, the
-    // blocks in double (as blockedSum does): float lanes are twice as wide,
+    // blocks in double (as blockedSums does): float lanes are twice as wide,
     // and GCC if-converts a select (ReLU) feeding a float accumulator but not
     // one feeding a double, leaving a branch on the data's sign.
     int64_t n = inShape[r.dims.back()];

@@ -199,6 +199,37 @@ func.func @two_column_sums(%dy: tensor<1024x768xf32>, %xhat: tensor<1024x768xf32
 
 // -----
 
+// Two per-channel sums of one kernel (a BatchNorm backward's sum(dy) and
+// sum(dy * (x - mean)), merged by graphopt-fuse-siblings) share the
+// row-blocked loop nest: lanes of their own, dy loaded once per element for
+// both, one double accumulator each.
+// CHECK-LABEL: void graphopt_channel_sums_k0
+// CHECK: double [[A:acc[0-9]+]] = 0;
+// CHECK-NEXT: double [[B:acc[0-9]+]] = 0;
+// CHECK: float [[LA:acc[0-9]+]][16] = {};
+// CHECK-NEXT: float [[LB:acc[0-9]+]][16] = {};
+// CHECK: #pragma omp simd
+// CHECK-NEXT: for (int64_t [[L:l[0-9]+]] = 0; [[L]] < 16; ++[[L]]) {
+// CHECK: [[LA]][[[L]]] +=
+// CHECK: [[LB]][[[L]]] +=
+// CHECK: [[A]] += [[LA]][
+// CHECK-NEXT: [[B]] += [[LB]][
+// CHECK-NOT: acc{{[0-9]+}} = 0;
+// CHECK: out1[
+func.func @channel_sums(%dy: tensor<4x16x32x32xf32>, %x: tensor<4x16x32x32xf32>, %mean: tensor<1x16x1x1xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  %0:2 = graphopt.kernel (%dy, %x, %mean) : (tensor<4x16x32x32xf32>, tensor<4x16x32x32xf32>, tensor<1x16x1x1xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  ^bb0(%g: tensor<4x16x32x32xf32>, %a: tensor<4x16x32x32xf32>, %m: tensor<1x16x1x1xf32>):
+    %s = graphopt.reduce_sum %g [0, 2, 3] : tensor<4x16x32x32xf32> to tensor<16xf32>
+    %d = graphopt.sub %a, %m : (tensor<4x16x32x32xf32>, tensor<1x16x1x1xf32>) -> tensor<4x16x32x32xf32>
+    %p = graphopt.mul %g, %d : (tensor<4x16x32x32xf32>, tensor<4x16x32x32xf32>) -> tensor<4x16x32x32xf32>
+    %t = graphopt.reduce_sum %p [0, 2, 3] : tensor<4x16x32x32xf32> to tensor<16xf32>
+    graphopt.yield %s, %t : tensor<16xf32>, tensor<16xf32>
+  }
+  return %0#0, %0#1 : tensor<16xf32>, tensor<16xf32>
+}
+
+// -----
+
 // A column sum with a pointwise epilogue (a mean, then a scale read from
 // memory): the strip's sums are final after the row loop, and the epilogue
 // runs on each of them there, writing both outputs.
