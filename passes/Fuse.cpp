@@ -69,10 +69,10 @@ struct Group {
   Operation *root;
   SmallVector<int64_t> domain; // iteration shape
   llvm::SmallPtrSet<Operation *, 16> members;
-  /// Row reductions taken in, and whether one reduction of the group's shape
-  /// was (then the group takes no other reduction: inside that reduction's
-  /// loop, another would be computed once per element it reads).
-  unsigned rowReductions = 0;
+  /// Whether a row reduction, or one reduction of the group's shape, was
+  /// taken in (after the latter the group takes no other reduction: inside
+  /// its loop, another would be computed once per element it reads).
+  bool hasRowReduction = false;
   bool hasDomainReduction = false;
 };
 
@@ -207,7 +207,7 @@ private:
       bool domainReduction = isDomainReduction(p, g.domain);
       if (isReduction(p) &&
           (isReduction(root) || g.hasDomainReduction ||
-           !(rowReduction || (domainReduction && g.rowReductions == 0))))
+           !(rowReduction || (domainReduction && !g.hasRowReduction))))
         continue;
       if (!private_) {
         // Escaping values are extra outputs of the same kernel: of the
@@ -223,7 +223,7 @@ private:
         continue;
       g.members.insert(p);
       groupOf[p] = id;
-      g.rowReductions += rowReduction;
+      g.hasRowReduction |= rowReduction;
       g.hasDomainReduction |= domainReduction;
       pushProducers(p);
     }

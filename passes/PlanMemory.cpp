@@ -7,16 +7,17 @@
 //      broadcast left outside kernels) with its operand, an extern's results
 //      with its tensor operands (torch may return views) unless its schema
 //      says they are new tensors (graphopt.fresh_results).
-//   3. A storage set is live from its first definition to its last use. Sets
-//      holding a function argument's or a returned value's storage stay out
-//      of the arena: the caller owns those.
-//   4. In place: a pointwise kernel's output takes the buffer of an input
-//      read at the same index that dies at the kernel (same byte size, one
-//      arena owner, nothing else aliasing it): their sets merge.
-//   5. Input mutations: a graph input that the graph updates (a BatchNorm's
+//   3. Input mutations: a graph input that the graph updates (a BatchNorm's
 //      running statistics: `aten::copy_(input, new)` at the end) is written
 //      in place by the kernel computing its new value, when that kernel is
-//      the input's last reader and reads it at the same index; the copy goes.
+//      the input's last reader and reads it at the same index; the copy goes
+//      (and steps 1-2 are redone without it).
+//   4. A storage set is live from its first definition to its last use. Sets
+//      holding a function argument's or a returned value's storage stay out
+//      of the arena: the caller owns those.
+//   5. In place: a kernel's output takes the buffer of an input it reads
+//      only at the output's own index and that dies at the kernel (same byte
+//      size, one arena owner, nothing else aliasing it): their sets merge.
 //   6. Buffers created by kernels and contractions get a request each, with
 //      their set's interval; planMemory() packs them. Outputs written in
 //      place get their input's offset.
@@ -198,7 +199,7 @@ public:
     DenseMap<Operation *, int64_t> step = numberOps(block);
     llvm::EquivalenceClasses<Value> sets = storageSets(block);
 
-    // 5 (first: it removes ops). Input mutations written in place.
+    // 3. Input mutations written in place.
     DenseMap<Operation *, SmallVector<int64_t>> inPlaceOf;
     SmallVector<InputUpdate> updates = inputUpdates(block, sets, step);
     for (InputUpdate &u : updates) {
@@ -217,7 +218,7 @@ public:
             sets.unionSets(r, k->getOperand(in));
     }
 
-    // 3. Live interval and ownership per set leader.
+    // 4. Live interval and ownership per set leader.
     DenseMap<Value, SetInfo> info;
     for (BlockArgument arg : block.getArguments())
       info[sets.getLeaderValue(arg)].external = true;
@@ -238,7 +239,7 @@ public:
       }
     }
 
-    // 4. In place. The arena owner of each set (null when several).
+    // 5. In place. The arena owner of each set (null when several).
     DenseMap<Value, Value> ownerOf;
     for (Operation &op : block)
       if (ownsStorage(&op))

@@ -63,7 +63,7 @@ private:
       // Sums of the same loops (graphopt-fuse-siblings' merged kernels) are
       // computed together, so an input they share is read once; the others'
       // values wait in the scope for their own evaluation at this index.
-      SmallVector<Operation *> sums = siblingSums(op);
+      SmallVector<Operation *> sums = jointReductions(op);
       SmallVector<ReduceInfo> infos;
       for (Operation *s : sums)
         infos.push_back(reduceInfo(s));
@@ -77,24 +77,24 @@ private:
     return sequentialReduce(op, outIdx);
   }
 
-  /// `op` and the kernel's other f32 sums over the same input shape and dims
-  /// to the iteration shape, none of which reads another: they can share
-  /// one loop nest.
-  SmallVector<Operation *> siblingSums(Operation *op) {
-    SmallVector<Operation *> sums{op};
+  /// `op` and the kernel's other reductions of the iteration shape with its
+  /// input shape, dims, kind and accumulator, none of which computes from
+  /// another (its loop would need the other's final value): they can share
+  /// one loop nest (graphopt-fuse-siblings' merged kernels). `op` first, the
+  /// others in body order.
+  SmallVector<Operation *> jointReductions(Operation *op) {
+    SmallVector<Operation *> joint{op};
     if (!isDomainReduction(op, domain))
-      return sums;
+      return joint;
     ReduceInfo r = reduceInfo(op);
     for (Operation &o : body().without_terminator()) {
       if (&o == op || !isDomainReduction(&o, domain))
         continue;
       ReduceInfo q = reduceInfo(&o);
-      if (q.isSum && shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
-          q.accTy == r.accTy && q.cty == r.cty)
-        sums.push_back(&o);
+      if (shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
+          q.isSum == r.isSum && q.accTy == r.accTy && q.cty == r.cty)
+        joint.push_back(&o);
     }
-    // Drop any that computes from another member (its loop would need the
-    // other's final value).
     auto reads = [](Operation *user, Operation *def) {
       SmallVector<Operation *> stack{user};
       llvm::SmallPtrSet<Operation *, 16> seen;
@@ -110,11 +110,11 @@ private:
       }
       return false;
     };
-    if (llvm::any_of(sums, [&](Operation *a) {
-          return llvm::any_of(sums, [&](Operation *b) { return a != b && reads(a, b); });
+    if (llvm::any_of(joint, [&](Operation *a) {
+          return llvm::any_of(joint, [&](Operation *b) { return a != b && reads(a, b); });
         }))
       return {op};
-    return sums;
+    return joint;
   }
 
   // Sums may be reordered across SIMD lanes; max reduces in lanes
@@ -391,15 +391,7 @@ private:
   LogicalResult emitColumnReduction(Operation *op) {
     static constexpr int64_t kStrip = 256;
     ReduceInfo r = reduceInfo(op);
-    SmallVector<Operation *> joint;
-    for (Operation &o : body().without_terminator()) {
-      if (!isDomainReduction(&o, domain))
-        continue;
-      ReduceInfo q = reduceInfo(&o);
-      if (shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
-          q.isSum == r.isSum && q.accTy == r.accTy && q.cty == r.cty)
-        joint.push_back(&o);
-    }
+    SmallVector<Operation *> joint = jointReductions(op);
     auto strips = [&](StringRef prefix, size_t k) {
       return (prefix + (k ? "_" + std::to_string(k) : "")).str();
     };

@@ -56,8 +56,7 @@ public:
     LogicalResult result = success();
     if (perOutput || rowReductions) {
       threads = blockSize(reductionWork());
-      result = perOutput ? emitBlockPerOutput(blocks)
-                             : emitBlockPerRow(blocks);
+      result = perOutput ? emitBlockPerOutput(blocks) : emitBlockPerRow(blocks);
     } else {
       result = emitFlat(blocks);
     }
