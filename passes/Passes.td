@@ -11,7 +11,11 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
     Rewrites each 2-D, non-transposed `aten::convolution` extern into
     `graphopt::convolution_channels_last` (the same arguments; its input and
     result are NHWC tensors) between an NCHW -> NHWC permute of the input and
-    an NHWC -> NCHW permute of the result. Then, until nothing changes:
+    an NHWC -> NCHW permute of the result, and each such
+    `aten::convolution_backward` into
+    `graphopt::convolution_backward_channels_last` (NHWC grad_output, input
+    and input gradient; the weight and bias gradients as before). Then,
+    until nothing changes:
 
       - an elementwise op whose full-size operands are all NHWC -> NCHW
         permutes computes in NHWC (its broadcast operands are reshaped to
@@ -30,11 +34,13 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
     ReLU and residual kernels there read and write NHWC. Other permutes are
     left alone (attention's head transposes are not layout changes). A value
     the function returns through such a permute is copied back to NCHW (a
-    same-type `cast`): callers get eager's layout. The pass first runs on a
-    copy of the function and keeps the result only when those copies number
-    at most half the convolutions: a training forward graph returns its
-    activations for backward, and copying each would cost more than the
-    convolutions gain.
+    same-type `cast`): callers get eager's layout. The results that
+    `graphopt.saved_results` lists (a training forward graph's activations,
+    which only its backward graph reads) are not copied: they leave as NCHW
+    views of NHWC memory, and the backward graph takes them as NHWC
+    arguments. The pass first runs on a copy of the function and keeps the
+    result only when the copies number at most half the convolutions:
+    copying many activations would cost more than the convolutions gain.
 
     Independently of convolutions, a matmul, bmm or addmm operand that
     copies a transpose of its last two dims (maybe then merging its leading

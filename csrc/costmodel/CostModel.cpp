@@ -38,7 +38,8 @@ double bytesRead(Value v) {
 
 /// FLOPs of the extern ops whose work is known from their shapes:
 /// convolutions (2 per multiply-add of output x weight window) and their
-/// backward (the input and the weight gradients, twice the forward).
+/// backward (the input and the weight gradients, twice the forward), either
+/// layout.
 /// Other externs are priced by their bytes alone.
 double externFlops(ExternOp op) {
   StringRef callee = op.getCallee();
@@ -56,8 +57,10 @@ double externFlops(ExternOp op) {
                      callee.starts_with("graphopt::convolution_channels_last.");
   if (convolution && op.getInputs().size() >= 2 && op->getNumResults() >= 1)
     return 2 * numElements(op->getResult(0)) * window(op.getInputs()[1]);
-  if (callee.starts_with("aten::convolution_backward.") &&
-      op.getInputs().size() >= 3) // (grad_output, input, weight, ...)
+  bool backward =
+      callee.starts_with("aten::convolution_backward.") ||
+      callee.starts_with("graphopt::convolution_backward_channels_last.");
+  if (backward && op.getInputs().size() >= 3) // (grad_output, input, weight, ...)
     return 4 * numElements(op.getInputs()[0]) * window(op.getInputs()[2]);
   return 0;
 }

@@ -78,8 +78,8 @@ class GraphStats:
     fallback: str | None = None
     kernel_ops: list = field(default_factory=list)
     cost: list = field(default_factory=list)  # per target, see docs/cost-model.md
-    # With the `profile` option: (FX graph, CompiledGraph, input positions,
-    # first inputs) for graphopt.measure.
+    # With the `profile` option: (CompiledGraph, copies of its first inputs)
+    # for graphopt.measure.
     runtime: tuple | None = field(default=None, repr=False, compare=False)
 
     def predicted_speedup(self, target: str | None = None) -> float | None:
@@ -241,22 +241,75 @@ def _cuda_stats(cuda_source: str) -> dict | None:
         return None
 
 
+def _saved_outputs(gm: torch.fx.GraphModule, kind: str) -> frozenset:
+    """A training forward graph's outputs that only its backward graph reads
+    (the activations AOTAutograd saves for it), from the metadata AOTAutograd
+    publishes while it compiles the forward graph."""
+    if kind != "forward":
+        return frozenset()
+    context = torch._guards.TracingContext.try_get()
+    try:
+        saved = context.fw_metadata.tensors_saved_for_backwards_slice
+    except (AttributeError, AssertionError):
+        return frozenset()
+    outputs = gm.graph.output_node().args[0]
+    return frozenset(range(len(outputs) if isinstance(outputs, (list, tuple)) else 1)[saved])
+
+
+def _channels_last_inputs(example_inputs) -> frozenset:
+    """Inputs with channels-last strides: a backward graph's saved activations
+    that its forward graph returned NHWC (AOTAutograd gives the backward
+    compiler example inputs with the strides the forward reported)."""
+    return frozenset(
+        i for i, t in enumerate(example_inputs)
+        if isinstance(t, torch.Tensor) and t.dim() == 4 and not t.is_contiguous()
+        and t.is_contiguous(memory_format=torch.channels_last))
+
+
+def _report_output_strides(plan: dict, mapping: list, shapes: list) -> None:
+    """Tells AOTAutograd the strides of the outputs that leave as NCHW views
+    of NHWC memory (graphopt-layout's saved activations): it gives them to
+    the backward compiler's example inputs. Other outputs keep their traced
+    strides (None)."""
+    context = torch._guards.TracingContext.try_get()
+    if context is None or context.output_strides is None:
+        return
+    producers = {o: step for step in plan["steps"] for o in step["outputs"]}
+    strides, known = [], False
+    for m in mapping:
+        step = producers.get(plan["outputs"][m]) if not isinstance(m, tuple) else None
+        source = producers.get(step["inputs"][0]) if step is not None and step["inputs"] else None
+        dense = source is not None and (source["kind"] == "kernel" or (
+            source["kind"] == "extern" and source["callee"].startswith("graphopt::convolution")))
+        if dense and step["kind"] == "permute" and step["perm"] == [0, 3, 1, 2]:
+            n, c, h, w = shapes[m]
+            strides.append((c * h * w, 1, w * c, c))
+            known = True
+        else:
+            strides.append(None)
+    if known:
+        context.output_strides.extend(strides)
+
+
 def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, options: config.Options):
     """AOTAutograd's fw/bw compiler: returns a boxed callable."""
     if _is_symbolic(gm):
         return make_boxed_func(ShapeSpecializedGraph(gm, kind, options))
-    return _compile_static(gm, kind, options)
+    return _compile_static(gm, kind, options, nhwc_inputs=_channels_last_inputs(example_inputs),
+                           saved_outputs=_saved_outputs(gm, kind))
 
 
-def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options):
+def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options, *,
+                    nhwc_inputs=frozenset(), saved_outputs=frozenset()):
     """Compiles a graph with static shapes; returns a boxed callable (one
-    argument, the list of inputs, which it empties)."""
+    argument, the list of inputs, which it empties). nhwc_inputs and
+    saved_outputs: see import_graph."""
     name = f"{kind}_{next(_COUNTER)}"
     start = time.perf_counter()
     imported = None
     try:
         targets = [_target_json(t) for t in options.targets]
-        imported = import_graph(gm, name)
+        imported = import_graph(gm, name, nhwc_inputs=nhwc_inputs, saved_outputs=saved_outputs)
         artifact = compiler_process.compile(imported.mlir, capture_passes=options.dump_dir is not None,
                                             targets=targets)
         plan = json.loads(artifact.plan_json)
@@ -266,6 +319,9 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
         # AOTAutograd calls compilers under its fake mode: the arena must be real.
         with unset_fake_temporarily():
             compiled = CompiledGraph(plan, library, imported.lifted_constants, name, kernels, device)
+        if saved_outputs:
+            _report_output_strides(plan, imported.outputs,
+                                   [plan["values"][o]["shape"] for o in plan["outputs"]])
         if options.dump_dir:
             dumps.write_graph_dump(Path(options.dump_dir) / name, gm, imported, artifact,
                                    _cuda_stats(artifact.cuda_source) if plan["num_kernels"] else None)
@@ -307,18 +363,20 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
 
     mapping = imported.outputs  # FX outputs -> results, or ("const", value)
     positions = imported.arg_positions  # FX inputs that are MLIR arguments
+    nhwc_args = imported.nhwc_args  # arguments taken as [N, H, W, C]
 
     def run(args: list):
         # AOTAutograd's boxed convention: run takes over the argument list and
         # empties it, so that a backward graph frees each saved activation
         # after its last use instead of holding all of them to the end.
-        if options.profile and stats.runtime is None:
-            stats.runtime = (gm, compiled, positions,
-                             [a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args])
         kept = list(args) if verify else None  # the verifier reads them after the call
         clones = [a.clone() if isinstance(a, torch.Tensor) else a for a in args] if verify else None
         inputs = [args[i] for i in positions]
         args.clear()
+        for k in nhwc_args:  # a view: contiguous when the input is channels-last
+            inputs[k] = inputs[k].permute(0, 2, 3, 1)
+        if options.profile and stats.runtime is None:
+            stats.runtime = (compiled, [a.detach().clone() for a in inputs])
         with torch.no_grad():
             results = compiled.run_owned(inputs)
         outputs = [m[1] if isinstance(m, tuple) else results[m] for m in mapping]

@@ -72,6 +72,9 @@ class ImportedGraph:
     outputs: list
     lifted_constants: list = field(default_factory=list)  # tensors appended to the inputs
     arg_positions: list = field(default_factory=list)  # FX placeholders that are func arguments
+    # Func arguments that are the [N, H, W, C] memory of a channels-last NCHW
+    # input: the caller passes input.permute(0, 2, 3, 1).
+    nhwc_args: list = field(default_factory=list)
     num_aten_ops: int = 0
     intermediate_bytes: int = 0
     extern_ops: list = field(default_factory=list)
@@ -91,9 +94,12 @@ class _Printer:
 
 
 class Importer:
-    def __init__(self, gm: torch.fx.GraphModule, name: str = "graph"):
+    def __init__(self, gm: torch.fx.GraphModule, name: str = "graph",
+                 nhwc_inputs: frozenset = frozenset(), saved_outputs: frozenset = frozenset()):
         self.gm = gm
         self.name = name
+        self.nhwc_inputs = nhwc_inputs
+        self.saved_outputs = saved_outputs
         self.p = _Printer()
         self.env: dict[torch.fx.Node, object] = {}
 
@@ -204,7 +210,7 @@ class Importer:
 
     # ---- the graph ------------------------------------------------------------------
     def run(self) -> ImportedGraph:
-        args, positions = [], []
+        args, positions, nhwc_args, saved = [], [], [], []
         lifted = []
         placeholder_index = -1
         num_aten, inter_bytes, externs = 0, 0, []
@@ -224,11 +230,16 @@ class Importer:
                     continue  # a size already specialized into the graph
                 if not isinstance(val, torch.Tensor):
                     raise Unsupported(f"graph input {node.name} is not a tensor ({type(val).__name__})")
-                v = V(f"%arg{len(args)}", _static_shape(val), val.dtype)
+                shape = _static_shape(val)
+                nhwc = placeholder_index in self.nhwc_inputs and len(shape) == 4
+                if nhwc:
+                    nhwc_args.append(len(args))
+                    shape = (shape[0], shape[2], shape[3], shape[1])
+                v = V(f"%arg{len(args)}", shape, val.dtype)
                 mlir_dtype(v.dtype)
                 args.append(v)
                 positions.append(placeholder_index)
-                self.env[node] = v
+                self.env[node] = self.permute(v, (0, 3, 1, 2)) if nhwc else v
             elif node.op == "get_attr":
                 t = getattr(self.gm, node.target)
                 if not isinstance(t, torch.Tensor):
@@ -253,13 +264,15 @@ class Importer:
             elif node.op == "output":
                 outs, mapping = [], []
                 results = node.args[0]
-                for o in results if isinstance(results, (list, tuple)) else [results]:
+                for i, o in enumerate(results if isinstance(results, (list, tuple)) else [results]):
                     if o is None or isinstance(o, (int, float, bool)):
                         mapping.append(("const", o))  # e.g. a size saved for backward
                         continue
                     v = self.env.get(o) if isinstance(o, torch.fx.Node) else None
                     if not isinstance(v, V):
                         raise Unsupported(f"graph output {o} is not a tensor")
+                    if i in self.saved_outputs:
+                        saved.append(len(outs))
                     mapping.append(len(outs))
                     outs.append(v)
                 self.p.lines.append(
@@ -270,16 +283,19 @@ class Importer:
 
         sig = ", ".join(f"{a.name}: {a.type}" for a in args)
         rets = ", ".join(o.type for o in outs)
+        # Results only the backward graph reads: graphopt-layout may leave them NHWC.
+        attrs = (f" attributes {{graphopt.saved_results = array<i64: {', '.join(map(str, saved))}>}}"
+                 if saved else "")
         text = "\n".join([
             "module {",
-            f"  func.func @{self.name}({sig}) -> ({rets}) {{",
+            f"  func.func @{self.name}({sig}) -> ({rets}){attrs} {{",
             *self.p.lines,
             "  }",
             "}",
             "",
         ])
         return ImportedGraph(mlir=text, name=self.name, outputs=mapping, lifted_constants=lifted,
-                             arg_positions=positions, num_aten_ops=num_aten,
+                             arg_positions=positions, nhwc_args=nhwc_args, num_aten_ops=num_aten,
                              intermediate_bytes=inter_bytes, extern_ops=externs)
 
     # ---- lowering -------------------------------------------------------------------
@@ -399,6 +415,12 @@ def _promote(a, b) -> torch.dtype:
     return torch.result_type(meta(a), meta(b))
 
 
-def import_graph(gm: torch.fx.GraphModule, name: str = "graph") -> ImportedGraph:
-    """Imports an AOTAutograd FX graph; raises Unsupported for graphs it cannot express."""
-    return Importer(gm, name).run()
+def import_graph(gm: torch.fx.GraphModule, name: str = "graph", *,
+                 nhwc_inputs=frozenset(), saved_outputs=frozenset()) -> ImportedGraph:
+    """Imports an AOTAutograd FX graph; raises Unsupported for graphs it cannot express.
+
+    nhwc_inputs: placeholder indices of 4-D inputs that arrive channels-last
+    (a training forward graph's saved activations, as graphopt left them):
+    they become [N, H, W, C] arguments. saved_outputs: output indices that
+    only the backward graph reads (graphopt.saved_results)."""
+    return Importer(gm, name, frozenset(nhwc_inputs), frozenset(saved_outputs)).run()

@@ -50,8 +50,7 @@ def measure_graph(stats: GraphStats, repeat: int = 20) -> dict:
     if stats.runtime is None:
         raise ValueError(f"graph {stats.name} was not compiled with options={{'profile': True}} "
                          "or has not run yet")
-    _, compiled, positions, args = stats.runtime
-    inputs = [args[i] for i in positions]
+    compiled, inputs = stats.runtime
     with torch.no_grad():
         # Inputs mutated in place (BatchNorm statistics) drift a little across
         # runs; timings do not depend on their values.

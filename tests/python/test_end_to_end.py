@@ -231,8 +231,8 @@ def test_repro_replays_a_real_compiler_error(tmp_path, monkeypatch):
     from graphopt import backend as be
     real_import = be.import_graph
 
-    def corrupting_import(gm, name):
-        g = real_import(gm, name)
+    def corrupting_import(gm, name, **layouts):
+        g = real_import(gm, name, **layouts)
         g.mlir = g.mlir.replace("tensor<8xf32>) -> tensor<8xf32>", "tensor<8xf32>) -> tensor<9xf32>", 1)
         return g
     monkeypatch.setattr(be, "import_graph", corrupting_import)

@@ -73,9 +73,36 @@ def test_training_step_matches_eager_with_channels_last_convolutions():
     # eager's is rounding noise: float64 arbitrates.
     exact = lambda: _train_step(_model().train().double(), x.double())  # noqa: E731
     check(got, ref, exact, "conv net training step", rtol=1e-4, atol=1e-5)
-    # The forward graph returns the activations backward needs; copying each
-    # back to NCHW would cost more than the convolutions gain, so the pass
-    # leaves this graph NCHW (see graphopt-layout in docs/passes.md).
-    forward = graphopt.compiled_graphs()[0]
-    assert forward.name.startswith("forward")
-    assert not any("channels_last" in n for _, n in _steps(forward))
+    # Both graphs run every convolution channels-last. The forward graph
+    # returns the activations backward needs as NCHW views of NHWC memory
+    # (only the activation the caller gets is copied to NCHW), and the
+    # backward graph takes them as NHWC arguments: no layout copy at the
+    # boundary, and no NHWC <-> NCHW permute between the convolutions.
+    forward, backward = graphopt.compiled_graphs()[-2:]
+    assert forward.name.startswith("forward") and backward.name.startswith("backward")
+    fw_convs = [n for k, n in _steps(forward) if k == "extern"]
+    bw_convs = [n for k, n in _steps(backward) if k == "extern"]
+    assert fw_convs == ["graphopt::convolution_channels_last.default"] * 3
+    assert bw_convs == ["graphopt::convolution_backward_channels_last.default"] * 3
+    # The forward graph copies no saved activation back to NCHW: its one
+    # copy kernel writes the activation the caller gets.
+    copies = [ops for ops in forward.kernel_ops if set(ops) <= {"permute", "cast"}]
+    assert copies == [["permute", "cast"]], forward.kernel_ops
+
+
+def test_saved_activations_cross_to_backward_in_nhwc():
+    """The forward graph's saved activations leave with channels-last strides,
+    and the backward graph's example inputs carry them (AOTAutograd restrides
+    them from the strides graphopt reports)."""
+    x = torch.randn(2, 3, 16, 16)
+    m = _model().train()
+    compiled = torch.compile(m, backend="graphopt", options={"strict": True})
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        logits, act = compiled(x)
+    (logits.sum() + act.mean()).backward()
+    nhwc = [t for t in saved if t.dim() == 4 and t.shape[1] == 8 and not t.is_contiguous()
+            and t.is_contiguous(memory_format=torch.channels_last)]
+    assert len(nhwc) >= 6, [(tuple(t.shape), t.stride()) for t in saved]
+    # The returned activation is eager's contiguous NCHW all the same.
+    assert act.is_contiguous()

@@ -10,6 +10,16 @@ _lib.define(
     "convolution_channels_last(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, "
     "SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding, "
     "SymInt groups) -> Tensor")
+_lib.define(
+    "convolution_backward_channels_last(Tensor grad_output, Tensor input, Tensor weight, "
+    "SymInt[]? bias_sizes, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, "
+    "SymInt[] output_padding, SymInt groups, bool[3] output_mask) -> Tensor[]")
+
+
+def _channels_last(nhwc: torch.Tensor) -> torch.Tensor:
+    """The NCHW view of an [N, H, W, C] tensor, in torch's channels_last
+    format (a view when `nhwc` is contiguous)."""
+    return nhwc.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
 
 
 def _convolution_channels_last(input, weight, bias, stride, padding, dilation, transposed,
@@ -17,7 +27,7 @@ def _convolution_channels_last(input, weight, bias, stride, padding, dilation, t
     """aten::convolution on an NHWC `input` ([N, H, W, C], contiguous), giving
     an NHWC result (graphopt-layout). The NCHW view of NHWC memory is torch's
     channels_last format, which mkldnn and cuDNN compute directly."""
-    x = input.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    x = _channels_last(input)
     w = weight.contiguous(memory_format=torch.channels_last)
     y = torch.ops.aten.convolution.default(x, w, bias, stride, padding, dilation, transposed,
                                            output_padding, groups)
@@ -27,3 +37,27 @@ def _convolution_channels_last(input, weight, bias, stride, padding, dilation, t
 
 
 _lib.impl("convolution_channels_last", _convolution_channels_last, "CompositeExplicitAutograd")
+
+
+def _convolution_backward_channels_last(grad_output, input, weight, bias_sizes, stride, padding,
+                                        dilation, transposed, output_padding, groups, output_mask):
+    """aten::convolution_backward on NHWC `grad_output` and `input` ([N, H, W,
+    C]): the gradients output_mask asks for, in its order, the input gradient
+    NHWC and the weight gradient contiguous OIHW (the parameter's layout)."""
+    w = weight.contiguous(memory_format=torch.channels_last)
+    grads = torch.ops.aten.convolution_backward.default(
+        _channels_last(grad_output), _channels_last(input), w, bias_sizes, stride, padding, dilation,
+        transposed, output_padding, groups, output_mask)
+    grad_input, grad_weight, grad_bias = grads
+    results = []
+    if output_mask[0]:
+        results.append(grad_input.permute(0, 2, 3, 1))
+    if output_mask[1]:
+        results.append(grad_weight.contiguous())
+    if output_mask[2]:
+        results.append(grad_bias)
+    return results
+
+
+_lib.impl("convolution_backward_channels_last", _convolution_backward_channels_last,
+          "CompositeExplicitAutograd")

@@ -96,6 +96,102 @@ func.func @returns_its_activations(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf
 
 // -----
 
+// The same graph as a training forward graph: results 1 and 2 are saved for
+// the backward graph (graphopt.saved_results), which takes them in any
+// layout. They leave as NCHW views of the NHWC values, without a copy; only
+// the result the caller reads (0) is copied back to NCHW, so the layout is
+// kept.
+// CHECK-LABEL: func.func @saved_activations
+// CHECK: %[[Y:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"
+// CHECK: %[[R:.*]] = graphopt.relu %[[Y]] : tensor<2x8x8x4xf32>
+// CHECK: %[[RP:.*]] = graphopt.permute %[[R]] [0, 3, 1, 2]
+// CHECK: %[[Z:.*]] = graphopt.extern "graphopt::convolution_channels_last.default"(%[[R]]
+// CHECK: %[[ZP:.*]] = graphopt.permute %[[Z]] [0, 3, 1, 2]
+// CHECK: %[[S:.*]] = graphopt.relu %[[Z]] : tensor<2x8x8x4xf32>
+// CHECK: %[[SP:.*]] = graphopt.permute %[[S]] [0, 3, 1, 2]
+// CHECK: %[[COPY:.*]] = graphopt.cast %[[SP]]
+// CHECK-NOT: graphopt.cast
+// CHECK: return %[[COPY]], %[[RP]], %[[ZP]]
+func.func @saved_activations(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %w2: tensor<4x4x3x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) attributes {graphopt.saved_results = array<i64: 1, 2>} {
+  %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %r = graphopt.relu %y : tensor<2x4x8x8xf32>
+  %z = graphopt.extern "aten::convolution.default"(%r, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %s = graphopt.relu %z : tensor<2x4x8x8xf32>
+  return %s, %r, %z : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
+}
+
+// -----
+
+// A training backward graph: its saved activations arrive NHWC (arguments
+// permuted to NCHW, as the importer writes them). Both convolution_backward
+// ops run channels-last, whatever output_mask asks for; the product between
+// them computes in NHWC, and the only permutes left are of the incoming
+// gradient (NCHW) and of the input gradient the graph returns (copied).
+// CHECK-LABEL: func.func @convolution_backward
+// CHECK-SAME: (%[[DY:.*]]: tensor<2x4x8x8xf32>, %[[XN:.*]]: tensor<2x8x8x4xf32>, %[[W:.*]]: tensor<4x4x3x3xf32>, %[[X2N:.*]]: tensor<2x8x8x4xf32>, %[[W2:.*]]: tensor<4x4x3x3xf32>)
+// CHECK: %[[DYN:.*]] = graphopt.permute %[[DY]] [0, 2, 3, 1]
+// CHECK: %[[G:.*]]:2 = graphopt.extern "graphopt::convolution_backward_channels_last.default"(%[[DYN]], %[[XN]], %[[W]]) {{.*}} -> (tensor<2x8x8x4xf32>, tensor<4x4x3x3xf32>)
+// CHECK: %[[M:.*]] = graphopt.mul %[[G]]#0, %[[XN]] : (tensor<2x8x8x4xf32>, tensor<2x8x8x4xf32>) -> tensor<2x8x8x4xf32>
+// CHECK: %[[G2:.*]]:2 = graphopt.extern "graphopt::convolution_backward_channels_last.default"(%[[M]], %[[X2N]], %[[W2]]) {{.*}} -> (tensor<2x8x8x4xf32>, tensor<4x4x3x3xf32>)
+// CHECK: %[[DX:.*]] = graphopt.permute %[[G2]]#0 [0, 3, 1, 2]
+// CHECK: %[[DW:.*]] = graphopt.extern "graphopt::convolution_backward_channels_last.default"(%[[M]], %[[X2N]], %[[W2]]) {{.*}} -> tensor<4x4x3x3xf32>
+// CHECK: %[[COPY:.*]] = graphopt.cast %[[DX]]
+// CHECK: return %[[G]]#1, %[[COPY]], %[[G2]]#1, %[[DW]]
+func.func @convolution_backward(%dy: tensor<2x4x8x8xf32>, %xn: tensor<2x8x8x4xf32>, %w: tensor<4x4x3x3xf32>, %x2n: tensor<2x8x8x4xf32>, %w2: tensor<4x4x3x3xf32>) -> (tensor<4x4x3x3xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>, tensor<4x4x3x3xf32>) {
+  %x = graphopt.permute %xn [0, 3, 1, 2] : tensor<2x8x8x4xf32> to tensor<2x4x8x8xf32>
+  %x2 = graphopt.permute %x2n [0, 3, 1, 2] : tensor<2x8x8x4xf32> to tensor<2x4x8x8xf32>
+  %g:2 = graphopt.extern "aten::convolution_backward.default"(%dy, %x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1, 1], [1, 1], [1, 1], false, [0, 0], 1, [true, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>)
+  %m = graphopt.mul %g#0, %x : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %g2:2 = graphopt.extern "aten::convolution_backward.default"(%m, %x2, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1, 1], [1, 1], [1, 1], false, [0, 0], 1, [true, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>)
+  %dw = graphopt.extern "aten::convolution_backward.default"(%m, %x2, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1, 1], [1, 1], [1, 1], false, [0, 0], 1, [false, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<4x4x3x3xf32>
+  return %g#1, %g2#0, %g2#1, %dw : tensor<4x4x3x3xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>, tensor<4x4x3x3xf32>
+}
+
+// -----
+
+// A backward graph that starts from a global average pool's gradient: the
+// [N,C,1,1] gradient broadcast over H and W becomes an NHWC broadcast of
+// [N,1,1,C], so the ReLU gradient, which reads the saved NHWC activation,
+// computes in NHWC, and convolution_backward takes it without a permute.
+// CHECK-LABEL: func.func @pool_gradient
+// CHECK-SAME: (%[[G:.*]]: tensor<2x4xf32>, %[[RN:.*]]: tensor<2x8x8x4xf32>, %[[W:.*]]: tensor<4x4x3x3xf32>, %[[XN:.*]]: tensor<2x8x8x4xf32>)
+// CHECK-NOT: graphopt.permute
+// CHECK: %[[G4:.*]] = graphopt.reshape %[[G]] : tensor<2x4xf32> to tensor<2x1x1x4xf32>
+// CHECK: %[[B:.*]] = graphopt.broadcast %[[G4]] : tensor<2x1x1x4xf32> to tensor<2x8x8x4xf32>
+// CHECK: %[[D:.*]] = graphopt.div %[[B]], %{{.*}} : (tensor<2x8x8x4xf32>, tensor<f32>) -> tensor<2x8x8x4xf32>
+// CHECK: %[[LE:.*]] = graphopt.cmp "le", %[[RN]], %{{.*}} : (tensor<2x8x8x4xf32>, tensor<f32>) -> tensor<2x8x8x4xi1>
+// CHECK: %[[M:.*]] = graphopt.where %[[LE]], %{{.*}}, %[[D]] : (tensor<2x8x8x4xi1>, tensor<f32>, tensor<2x8x8x4xf32>) -> tensor<2x8x8x4xf32>
+// CHECK: graphopt.extern "graphopt::convolution_backward_channels_last.default"(%[[M]], %[[XN]], %[[W]])
+func.func @pool_gradient(%g: tensor<2x4xf32>, %rn: tensor<2x8x8x4xf32>, %w: tensor<4x4x3x3xf32>, %xn: tensor<2x8x8x4xf32>) -> tensor<4x4x3x3xf32> {
+  %r = graphopt.permute %rn [0, 3, 1, 2] : tensor<2x8x8x4xf32> to tensor<2x4x8x8xf32>
+  %x = graphopt.permute %xn [0, 3, 1, 2] : tensor<2x8x8x4xf32> to tensor<2x4x8x8xf32>
+  %g4 = graphopt.reshape %g : tensor<2x4xf32> to tensor<2x4x1x1xf32>
+  %b = graphopt.broadcast %g4 : tensor<2x4x1x1xf32> to tensor<2x4x8x8xf32>
+  %n = graphopt.constant dense<6.400000e+01> : tensor<f32>
+  %d = graphopt.div %b, %n : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %zero = graphopt.constant dense<0.000000e+00> : tensor<f32>
+  %le = graphopt.cmp "le", %r, %zero : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xi1>
+  %m = graphopt.where %le, %zero, %d : (tensor<2x4x8x8xi1>, tensor<f32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %gr = graphopt.extern "aten::convolution_backward.default"(%m, %x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1, 1], [1, 1], [1, 1], false, [0, 0], 1, [false, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<4x4x3x3xf32>
+  return %gr : tensor<4x4x3x3xf32>
+}
+
+// -----
+
+// convolution_backward left alone: a transposed convolution's, and a 1-D
+// convolution's.
+// CHECK-LABEL: func.func @convolution_backward_left_alone
+// CHECK-NOT: channels_last
+// CHECK-COUNT-2: graphopt.extern "aten::convolution_backward.default"
+// CHECK-NOT: graphopt.permute
+func.func @convolution_backward_left_alone(%dy: tensor<2x4x8x8xf32>, %x: tensor<2x4x8x8xf32>, %w: tensor<4x4x3x3xf32>, %dy1: tensor<2x4x8xf32>, %x1: tensor<2x4x8xf32>, %w1: tensor<4x4x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<4x4x3xf32>) {
+  %g:2 = graphopt.extern "aten::convolution_backward.default"(%dy, %x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1, 1], [1, 1], [1, 1], true, [0, 0], 1, [true, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>)
+  %g1 = graphopt.extern "aten::convolution_backward.default"(%dy1, %x1, %w1) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1], [1], [1], false, [0], 1, [false, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<4x4x3xf32>) -> tensor<4x4x3xf32>
+  return %g#0, %g1 : tensor<2x4x8x8xf32>, tensor<4x4x3xf32>
+}
+
+// -----
+
 // Left alone: a transposed convolution, a 1-D convolution, an elementwise op
 // mixing the NHWC result with a full-size NCHW tensor (the permute stays,
 // index math in the kernel), and attention's head transpose (a view the
