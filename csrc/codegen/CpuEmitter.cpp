@@ -333,6 +333,9 @@ private:
                        !pointwise && work >= kParallelWork;
     Index idx;
     depth = 1;
+    scopes.emplace_back();
+    if (outer > 1 && failed(emitColumnValues()))
+      return failure();
     if (rank > 0) {
       if (outer * chunks > 1 && work >= kParallelWork && !parallelRow)
         line("#pragma omp parallel for schedule(static)");
@@ -379,6 +382,78 @@ private:
       return failure();
     scopes.clear();
     closeTo(1);
+    return success();
+  }
+
+  /// Whether `shape` is the domain's column shape, [1, ..., 1, n] with n
+  /// the innermost size > 1 (a per-channel parameter of an NHWC tensor).
+  bool isColumnShape(ArrayRef<int64_t> shape) const {
+    return !shape.empty() && shape.size() <= domain.size() &&
+           shape.back() == domain.back() && shape.back() > 1 &&
+           llvm::all_of(shape.drop_back(), [](int64_t d) { return d == 1; });
+  }
+
+  /// Column values: values of the column shape that elementwise ops compute
+  /// from the kernel's inputs (BatchNorm's rsqrt(var / n + eps) on NHWC
+  /// data) and that a full-size op reads. Every row would compute them
+  /// again along its inner loop, where the compiler cannot hoist them; one
+  /// loop before the rows computes each into an array of its own, and the
+  /// rows load them (the scope maps each value at its column index to its
+  /// array's element).
+  LogicalResult emitColumnValues() {
+    SmallVector<Value> values;
+    for (Operation &op : body().without_terminator()) {
+      if (op.getNumResults() != 1 || isView(&op) || isa<ConstantOp>(&op) ||
+          !isColumnShape(shapeOf(op.getResult(0))) ||
+          llvm::none_of(op.getUsers(), [&](Operation *user) {
+            return user->getNumResults() == 1 &&
+                   !isColumnShape(shapeOf(user->getResult(0)));
+          }))
+        continue;
+      // Elementwise from inputs and constants: no reduction on the way.
+      bool elementwise = true;
+      SmallVector<Operation *> work = {&op};
+      llvm::SmallPtrSet<Operation *, 8> seen;
+      while (!work.empty() && elementwise) {
+        Operation *o = work.pop_back_val();
+        if (!seen.insert(o).second)
+          continue;
+        elementwise = !isa<ReduceSumOp, ReduceMaxOp>(o);
+        for (Value in : o->getOperands())
+          if (Operation *def = in.getDefiningOp())
+            work.push_back(def);
+      }
+      if (elementwise)
+        values.push_back(op.getResult(0));
+    }
+    if (values.empty())
+      return success();
+    std::string var = "i" + std::to_string(domain.size() - 1);
+    SmallVector<std::string> arrays;
+    for (Value v : values) {
+      arrays.push_back("col" + std::to_string(arrays.size()));
+      line(*cTypeOf(elemOf(v)) + " " + arrays.back() + "[" +
+           std::to_string(domain.back()) + "];");
+    }
+    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", var,
+                       domain.back())
+             .str());
+    ++depth;
+    scopes.emplace_back();
+    SmallVector<std::string> keys;
+    for (auto [v, array] : llvm::zip(values, arrays)) {
+      Index idx(shapeOf(v).size() - 1, "0");
+      idx.push_back(var);
+      FailureOr<std::string> value = eval(v, idx);
+      if (failed(value))
+        return failure();
+      line(array + "[" + var + "] = " + *value + ";");
+      keys.push_back(llvm::join(idx, ","));
+    }
+    scopes.pop_back();
+    closeTo(depth - 1);
+    for (auto [v, array, key] : llvm::zip(values, arrays, keys))
+      scopes.back()[{v.getAsOpaquePointer(), key}] = array + "[" + var + "]";
     return success();
   }
 

@@ -28,6 +28,64 @@ func.func @pointwise(%x: tensor<256x512xf32>, %b: tensor<512xf32>) -> tensor<256
 
 // -----
 
+// Column values: a BatchNorm's per-channel rsqrt(var / n + eps) * weight on
+// NHWC data depends on the inner index alone. Each row would recompute it
+// along its inner loop, where the compiler cannot hoist it; it is computed
+// once, into an array, before the rows, which load it.
+// CHECK-LABEL: void graphopt_nhwc_batch_norm_k0
+// CHECK-NEXT: float col0[64];
+// CHECK-NEXT: for (int64_t i3 = 0; i3 < 64; ++i3) {
+// CHECK: graphopt_math::sqrt(
+// CHECK: col0[i3] = t{{[0-9]+}};
+// CHECK-NEXT: }
+// CHECK-NEXT: #pragma omp parallel for
+// CHECK-NOT: sqrt
+// CHECK: const float [[X:t[0-9]+]] = in0[
+// CHECK-NEXT: const float [[Y:t[0-9]+]] = [[X]] * col0[i3];
+// CHECK-NOT: sqrt
+// CHECK: }
+func.func @nhwc_batch_norm(%x: tensor<16x8x8x64xf32>, %var: tensor<1x1x1x64xf32>, %w: tensor<64xf32>) -> tensor<16x8x8x64xf32> {
+  %0 = graphopt.kernel (%x, %var, %w) : (tensor<16x8x8x64xf32>, tensor<1x1x1x64xf32>, tensor<64xf32>) -> tensor<16x8x8x64xf32> {
+  ^bb0(%a: tensor<16x8x8x64xf32>, %v: tensor<1x1x1x64xf32>, %g: tensor<64xf32>):
+    %n = graphopt.constant dense<1.024000e+03> : tensor<f32>
+    %m = graphopt.div %v, %n : (tensor<1x1x1x64xf32>, tensor<f32>) -> tensor<1x1x1x64xf32>
+    %eps = graphopt.constant dense<9.99999974E-6> : tensor<f32>
+    %e = graphopt.add %m, %eps : (tensor<1x1x1x64xf32>, tensor<f32>) -> tensor<1x1x1x64xf32>
+    %r = graphopt.rsqrt %e : tensor<1x1x1x64xf32>
+    %s = graphopt.mul %r, %g : (tensor<1x1x1x64xf32>, tensor<64xf32>) -> tensor<1x1x1x64xf32>
+    %y = graphopt.mul %a, %s : (tensor<16x8x8x64xf32>, tensor<1x1x1x64xf32>) -> tensor<16x8x8x64xf32>
+    %z = graphopt.relu %y : tensor<16x8x8x64xf32>
+    graphopt.yield %z : tensor<16x8x8x64xf32>
+  }
+  return %0 : tensor<16x8x8x64xf32>
+}
+
+// -----
+
+// No column values in a kernel of one row (nothing to compute twice), nor
+// of an input that is merely loaded.
+// CHECK-LABEL: void graphopt_column_values_left_alone_k0
+// CHECK-NOT: col0
+// CHECK-LABEL: void graphopt_column_values_left_alone_k1
+// CHECK-NOT: col0
+// CHECK: extern "C"
+func.func @column_values_left_alone(%x: tensor<4096xf32>, %v: tensor<4096xf32>, %y: tensor<64x256xf32>, %b: tensor<256xf32>) -> (tensor<4096xf32>, tensor<64x256xf32>) {
+  %0 = graphopt.kernel (%x, %v) : (tensor<4096xf32>, tensor<4096xf32>) -> tensor<4096xf32> {
+  ^bb0(%a: tensor<4096xf32>, %c: tensor<4096xf32>):
+    %r = graphopt.rsqrt %c : tensor<4096xf32>
+    %m = graphopt.mul %a, %r : (tensor<4096xf32>, tensor<4096xf32>) -> tensor<4096xf32>
+    graphopt.yield %m : tensor<4096xf32>
+  }
+  %1 = graphopt.kernel (%y, %b) : (tensor<64x256xf32>, tensor<256xf32>) -> tensor<64x256xf32> {
+  ^bb0(%a: tensor<64x256xf32>, %c: tensor<256xf32>):
+    %m = graphopt.mul %a, %c : (tensor<64x256xf32>, tensor<256xf32>) -> tensor<64x256xf32>
+    graphopt.yield %m : tensor<64x256xf32>
+  }
+  return %0, %1 : tensor<4096xf32>, tensor<64x256xf32>
+}
+
+// -----
+
 // log calls the vectorizable graphopt_math::log (libm's logf is a scalar
 // call); its double overload is libm's log.
 // CHECK-LABEL: void graphopt_log_k0
