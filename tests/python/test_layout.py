@@ -106,3 +106,29 @@ def test_saved_activations_cross_to_backward_in_nhwc():
     assert len(nhwc) >= 6, [(tuple(t.shape), t.stride()) for t in saved]
     # The returned activation is eager's contiguous NCHW all the same.
     assert act.is_contiguous()
+
+
+def test_nhwc_argument_given_an_nchw_tensor_is_still_correct():
+    """A backward graph compiled for a channels-last saved activation computes
+    the same values when the tensor arrives in another layout (the forward
+    graph fell back to eager, say): the view is strided and the kernels copy
+    it, slower but not wrong."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+    from graphopt import backend, config
+
+    def grads(dy, x, w):
+        gi, gw, _ = torch.ops.aten.convolution_backward(dy, x, w, [0], [1, 1], [1, 1], [1, 1], False,
+                                                        [0, 0], 1, [True, True, False])
+        return (gi * x).sum((0, 2, 3)), gw
+
+    dy, x, w = torch.randn(2, 8, 6, 6), torch.randn(2, 8, 6, 6), torch.randn(8, 8, 3, 3)
+    gm = make_fx(grads)(dy, x, w)
+    run = backend._compile_static(gm, "backward", config.Options.from_user({"strict": True}),
+                                  nhwc_inputs=frozenset({1}))
+    steps = [n for k, n in _steps(graphopt.compiled_graphs()[-1]) if k == "extern"]
+    assert steps == ["graphopt::convolution_backward_channels_last.default"]
+    expected = grads(dy, x, w)
+    for layout in (torch.channels_last, torch.contiguous_format):
+        got = run([dy, x.contiguous(memory_format=layout), w])
+        for g, e in zip(got, expected):
+            torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
