@@ -140,11 +140,30 @@ std::string dtypeOf(Value v) {
   return dtypeName(cast<RankedTensorType>(v.getType()).getElementType());
 }
 
-/// Predicted time of a step from its FLOPs and bytes.
-void predict(StepCost &s, const Target &t, bool contraction, StringRef dtype) {
+/// The layout of an extern convolution (its forward or backward): "nhwc"
+/// for graphopt-layout's channels-last ones, "nchw" for ATen's as imported;
+/// empty for other ops.
+StringRef convolutionLayout(Operation *op) {
+  auto e = dyn_cast<ExternOp>(op);
+  if (!e)
+    return "";
+  StringRef callee = e.getCallee();
+  if (callee.starts_with("graphopt::convolution_"))
+    return "nhwc";
+  if (callee.starts_with("aten::convolution"))
+    return "nchw";
+  return "";
+}
+
+/// Predicted time of a step from its FLOPs and bytes. `layout`: a
+/// convolution's, whose peak is the target's for that layout.
+void predict(StepCost &s, const Target &t, bool contraction, StringRef dtype,
+             StringRef layout = "") {
   if (!s.launches)
     return;
-  double peak = contraction ? t.matmulPeak(dtype) : t.vectorFlops;
+  double peak = !contraction     ? t.vectorFlops
+                : layout.empty() ? t.matmulPeak(dtype)
+                                 : t.convolutionPeak(layout, dtype);
   double compute = s.flops / peak, memory = s.bytes() / t.memoryBandwidth;
   s.computeBound = compute > memory;
   s.roofS = std::max(compute, memory);
@@ -222,7 +241,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
   std::string d = op->getNumResults() ? dtypeOf(op->getResult(0)) : "f32";
   if (contraction)
     dtype = d;
-  predict(s, t, contraction, dtype);
+  predict(s, t, contraction, dtype, convolutionLayout(op));
   return s;
 }
 

@@ -16,6 +16,12 @@ double Target::matmulPeak(StringRef dtype) const {
   return it != matmulFlops.end() ? it->second : vectorFlops;
 }
 
+double Target::convolutionPeak(StringRef layout, StringRef dtype) const {
+  auto it = convolutionEfficiency.find(layout.str());
+  return matmulPeak(dtype) *
+         (it != convolutionEfficiency.end() ? it->second : 1.0);
+}
+
 static llvm::Error fieldError(StringRef name, StringRef field,
                               StringRef problem) {
   return llvm::createStringError(
@@ -66,6 +72,17 @@ Expected<Target> graphopt::parseTarget(StringRef json) {
       o->getNumber("fresh_alloc_threshold").value_or(t.freshAllocThreshold);
   if (t.freshAllocBandwidth < 0 || t.freshAllocThreshold < 0)
     return fieldError(t.name, "fresh_alloc_bandwidth", "must not be negative");
+
+  if (const llvm::json::Object *conv = o->getObject("convolution_efficiency")) {
+    for (const auto &[layout, value] : *conv) {
+      std::optional<double> v = value.getAsNumber();
+      if ((layout != "nchw" && layout != "nhwc") || !v || !(*v > 0))
+        return fieldError(t.name, "convolution_efficiency." + layout.str(),
+                          "must be a positive fraction of the matmul peak, "
+                          "for layout nchw or nhwc");
+      t.convolutionEfficiency[layout.str()] = *v;
+    }
+  }
 
   const llvm::json::Object *mm = o->getObject("matmul_flops");
   if (!mm || mm->empty())

@@ -33,9 +33,15 @@ struct Target {
   /// by page, on every allocation; GPU caching allocators reuse memory.
   double freshAllocBandwidth = 0;
   double freshAllocThreshold = 32 << 20; // bytes; smaller buffers are reused
+  /// A 2-D convolution's throughput as a fraction of the matmul peak, by
+  /// layout ("nchw", "nhwc"); 1 where absent. mkldnn on a CPU computes NHWC
+  /// convolutions about twice as fast as NCHW ones.
+  std::map<std::string, double> convolutionEfficiency;
 
   /// Matmul peak for an element type name (f32, bf16, ...); f32's if absent.
   double matmulPeak(llvm::StringRef dtype) const;
+  /// A convolution's peak in a layout ("nchw" or "nhwc").
+  double convolutionPeak(llvm::StringRef layout, llvm::StringRef dtype) const;
 };
 
 /// Parses and validates a target; the error names the missing or bad field.

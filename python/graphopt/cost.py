@@ -84,8 +84,8 @@ def calibrate_host_cpu() -> dict:
     (f32, bf16), the vector-math FLOP/s of graphopt's own kernels (exp over a
     cache-resident array, priced in the cost model's FLOPs per exp), the
     per-op launch overhead of eager PyTorch, the least time of a graphopt
-    kernel call, and the first-touch rate of freshly allocated large
-    buffers."""
+    kernel call, the first-touch rate of freshly allocated large buffers,
+    and the throughput of a convolution in each layout."""
     import torch
 
     n = 16 << 20  # 64 MiB of f32: far beyond the caches
@@ -95,6 +95,16 @@ def calibrate_host_cpu() -> dict:
     for name, dtype, size in (("f32", torch.float32, 1024), ("bf16", torch.bfloat16, 1024)):
         a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
         matmul[name] = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
+    # A 3x3, 64 -> 64 channel convolution in each layout, against the f32
+    # matmul: mkldnn's NCHW convolutions here reach about half of what its
+    # NHWC ones do.
+    x, w = torch.rand(8, 64, 32, 32), torch.rand(64, 64, 3, 3)
+    conv_flops = 2 * x.numel() * 64 * 9
+    conv = {}
+    for layout, fmt in (("nchw", torch.contiguous_format), ("nhwc", torch.channels_last)):
+        xl, wl = x.contiguous(memory_format=fmt), w.contiguous(memory_format=fmt)
+        rate = conv_flops / _best_seconds(lambda: torch.conv2d(xl, wl, padding=1), 5)
+        conv[layout] = rate / matmul["f32"]
     probe = _vector_probe()
     small = torch.rand(256 << 10) * 10 - 5  # 1 MiB: stays in L2
     out = torch.empty_like(small)
@@ -111,6 +121,7 @@ def calibrate_host_cpu() -> dict:
                        f"{torch.get_num_threads()} threads (measured {time.strftime('%Y-%m-%d')})",
         "kind": "cpu",
         "matmul_flops": matmul,
+        "convolution_efficiency": conv,
         "vector_flops": 8 * small.numel() / exp_s,
         "memory_bandwidth": 2 * src.numel() * 4 / copy_s,
         "launch_overhead_s": launch_s,
@@ -130,7 +141,7 @@ def host_cpu_target(refresh: bool = False) -> dict:
         cached = json.loads(path.read_text())
         # A file written by an older graphopt may lack a figure: measure again.
         if (cached.get("threads") == torch.get_num_threads() and not refresh
-                and "kernel_call_s" in cached):
+                and "convolution_efficiency" in cached):
             return cached
     except (OSError, ValueError):
         pass

@@ -95,6 +95,9 @@ def test_host_cpu_is_measured_once_and_cached():
     # A kernel call (ctypes, an OpenMP fork and join) takes microseconds.
     assert target["kernel_call_s"] < 1e-3
     assert target["matmul_flops"]["f32"] > 1e9
+    # mkldnn: NHWC convolutions faster than NCHW ones, both below the GEMM.
+    conv = target["convolution_efficiency"]
+    assert 0 < conv["nchw"] < conv["nhwc"] < 1.5, conv
     assert cost.host_cpu_target() == target  # from the cache file
     assert any(t["name"] == "host-cpu" for t in cost.list_targets())
 
