@@ -481,38 +481,70 @@ private:
     int64_t work = 1;
     for (int64_t d : inShape)
       work *= d;
-
-    depth = 1;
-    if (outer * stripCount > 1 && work >= kParallelWork)
-      line("#pragma omp parallel for schedule(static)");
-    line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", outer * stripCount)
-             .str());
-    ++depth;
-    line(llvm::formatv("const int64_t o = b / {0};", stripCount).str());
-    line(llvm::formatv("const int64_t c0 = b % {0} * {1};", stripCount, strip)
-             .str());
-    line(llvm::formatv("const int64_t cn = c0 + {0} <= {1} ? {0} : {1} - c0;",
-                       strip, inner)
-             .str());
-    Index outIdx =
-        delinearize("o", outShape.drop_back(), outShape.size() - 1, "i");
-    outIdx.push_back("(c0 + j)");
-    for (size_t k = 0; k < joint.size(); ++k) {
-      line(r.accTy + " " + strips("acc", k) + "[" + std::to_string(strip) + "];");
-      line("for (int64_t j = 0; j < cn; ++j) " + strips("acc", k) +
-           "[j] = " + r.init + ";");
-    }
-
     // An f32 sum adds blocks of up to kSumBlock rows in float partials, the
     // blocks in double (as blockedSums does): float lanes are twice as wide,
     // and GCC if-converts a select (ReLU) feeding a float accumulator but not
     // one feeding a double, leaving a branch on the data's sign.
     int64_t n = inShape[r.dims.back()];
     bool blocked = r.isSum && r.accTy != r.cty && n >= kMinSumBlock;
+    // Few strips (a per-channel sum of NHWC data is one strip of C columns)
+    // would leave threads idle: the outermost reduced dim is split into row
+    // ranges, each folded into a partial strip, and a serial pass folds the
+    // partials in range order (the same result for any thread count).
+    int64_t units = outer * stripCount, ranges = 1;
+    int64_t first = r.dims.front();
+    if (units < kMinParallelRows && work >= kParallelWork &&
+        !(blocked && r.dims.size() == 1)) {
+      int64_t bytes = units * strip * 8 * (int64_t)joint.size();
+      ranges = std::clamp<int64_t>((64 << 10) / bytes, 1,
+                                   std::min<int64_t>(inShape[first], 16));
+    }
+    auto openUnit = [&](const std::string &u) {
+      line(llvm::formatv("const int64_t o = {0} / {1};", u, stripCount).str());
+      line(llvm::formatv("const int64_t c0 = {0} % {1} * {2};", u, stripCount,
+                         strip)
+               .str());
+      line(llvm::formatv("const int64_t cn = c0 + {0} <= {1} ? {0} : {1} - c0;",
+                         strip, inner)
+               .str());
+    };
+
+    depth = 1;
+    if (ranges > 1)
+      for (size_t k = 0; k < joint.size(); ++k)
+        line(llvm::formatv("{0} {1}[{2}][{3}];", r.accTy, strips("ranges", k),
+                           units * ranges, strip)
+                 .str());
+    if (units * ranges > 1 && work >= kParallelWork)
+      line("#pragma omp parallel for schedule(static)");
+    line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", units * ranges)
+             .str());
+    ++depth;
+    std::optional<std::pair<std::string, std::string>> rows;
+    if (ranges > 1) {
+      openUnit(llvm::formatv("(b / {0})", ranges).str());
+      rows = {llvm::formatv("b % {0} * {1} / {0}", ranges, inShape[first]).str(),
+              llvm::formatv("(b % {0} + 1) * {1} / {0}", ranges, inShape[first])
+                  .str()};
+    } else {
+      openUnit("b");
+    }
+    Index outIdx =
+        delinearize("o", outShape.drop_back(), outShape.size() - 1, "i");
+    outIdx.push_back("(c0 + j)");
+    auto declareStrips = [&] {
+      for (size_t k = 0; k < joint.size(); ++k) {
+        line(r.accTy + " " + strips("acc", k) + "[" + std::to_string(strip) + "];");
+        line("for (int64_t j = 0; j < cn; ++j) " + strips("acc", k) +
+             "[j] = " + r.init + ";");
+      }
+    };
+    declareStrips();
+
     std::string target = blocked ? "part" : "acc";
     int opened = 0;
     Index inIdx = openReductionLoops(r, outIdx, "", opened,
-                                     /*leave=*/blocked ? 1 : 0);
+                                     /*leave=*/blocked ? 1 : 0, rows);
     if (blocked) {
       auto [lo, hi] = openSumBlock(n, opened);
       for (size_t k = 0; k < joint.size(); ++k) {
@@ -541,6 +573,26 @@ private:
       closeTo(depth - opened);
     } else {
       closeTo(depth - 1 - opened);
+    }
+    if (ranges > 1) {
+      // This range's partials; then, serially, each strip folds its ranges.
+      for (size_t k = 0; k < joint.size(); ++k)
+        line(llvm::formatv("for (int64_t j = 0; j < cn; ++j) {0}[b][j] = {1}[j];",
+                           strips("ranges", k), strips("acc", k))
+                 .str());
+      closeTo(1);
+      line(llvm::formatv("for (int64_t u = 0; u < {0}; ++u) {{", units).str());
+      ++depth;
+      openUnit("u");
+      delinearize("o", outShape.drop_back(), outShape.size() - 1, "i");
+      declareStrips();
+      line(llvm::formatv("for (int64_t s = 0; s < {0}; ++s)", ranges).str());
+      line("  for (int64_t j = 0; j < cn; ++j) {");
+      for (auto [k, o] : llvm::enumerate(joint))
+        line("    " + accumulate(reduceInfo(o), strips("acc", k) + "[j]",
+                                 strips("ranges", k) + "[u * " +
+                                     std::to_string(ranges) + " + s][j]"));
+      line("  }");
     }
     // The outputs (the sums and their epilogue) at each column of the strip.
     line("for (int64_t j = 0; j < cn; ++j) {");

@@ -509,7 +509,8 @@ std::string KernelBodyPrinter::accumulate(const ReduceInfo &r,
 Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
                                             ArrayRef<std::string> outIdx,
                                             const std::string &innermostPragma,
-                                            int &opened, int64_t leave) {
+                                            int &opened, int64_t leave,
+                                            std::optional<std::pair<std::string, std::string>> firstRange) {
   ArrayRef<int64_t> inShape = shapeOf(r.input);
   ArrayRef<int64_t> left = ArrayRef<int64_t>(r.dims).take_back(leave);
   Index inIdx;
@@ -530,12 +531,14 @@ Index KernelBodyPrinter::openReductionLoops(const ReduceInfo &r,
       rowVars.insert(v);
     if (!innermostPragma.empty() && d == r.dims.back())
       line(innermostPragma);
-    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; ++{0}) {{", v,
-                       inShape[d])
+    bool ranged = firstRange && d == r.dims.front();
+    line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; ++{0}) {{", v,
+                       ranged ? firstRange->first : "0",
+                       ranged ? firstRange->second : std::to_string(inShape[d]))
              .str());
     ++depth;
     ++opened;
-    inIdx.push_back(inShape[d] == 1 ? "0" : v);
+    inIdx.push_back(inShape[d] == 1 && !ranged ? "0" : v);
   }
   return inIdx;
 }

@@ -103,9 +103,12 @@ protected:
   /// Opens one loop per reduced dim and returns the input index. The loops
   /// of the `leave` innermost reduced dims are left to the caller, and their
   /// index entries are empty.
-  Index openReductionLoops(const ReduceInfo &r, llvm::ArrayRef<std::string> outIdx,
-                           const std::string &innermostPragma, int &opened,
-                           int64_t leave = 0);
+  /// `firstRange`, if set: the bounds (expressions) of the outermost
+  /// reduced dim's loop, a range of its rows.
+  Index openReductionLoops(
+      const ReduceInfo &r, llvm::ArrayRef<std::string> outIdx,
+      const std::string &innermostPragma, int &opened, int64_t leave = 0,
+      std::optional<std::pair<std::string, std::string>> firstRange = {});
   /// Evaluates the reduction's input at `inIdx` (in a scope of its own:
   /// values inside a reduction loop change every iteration) and folds it
   /// into `acc`.

@@ -62,6 +62,34 @@ func.func @nhwc_batch_norm(%x: tensor<16x8x8x64xf32>, %var: tensor<1x1x1x64xf32>
 
 // -----
 
+// Per-channel statistics of NHWC data: one strip of 64 columns, which one
+// thread would sum alone. The batch dim is split into 16 row ranges summed in
+// parallel into partial strips; a serial pass folds them in range order (the
+// same sums for any thread count), then computes the epilogue.
+// CHECK-LABEL: void graphopt_channel_stats_k0
+// CHECK-NEXT: double ranges[16][64];
+// CHECK-NEXT: #pragma omp parallel for
+// CHECK-NEXT: for (int64_t b = 0; b < 16; ++b) {
+// CHECK: for (int64_t [[R:r[0-9]+]] = b % 16 * 16 / 16; [[R]] < (b % 16 + 1) * 16 / 16; ++[[R]]) {
+// CHECK: for (int64_t j = 0; j < cn; ++j) ranges[b][j] = acc[j];
+// CHECK: for (int64_t u = 0; u < 1; ++u) {
+// CHECK: for (int64_t s = 0; s < 16; ++s)
+// CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) {
+// CHECK-NEXT: acc[j] += ranges[u * 16 + s][j];
+// CHECK: out1[o * 64 + c0 + j] =
+func.func @channel_stats(%x: tensor<16x8x8x64xf32>) -> (tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>) {
+  %0:2 = graphopt.kernel (%x) : (tensor<16x8x8x64xf32>) -> (tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>) {
+  ^bb0(%a: tensor<16x8x8x64xf32>):
+    %s = graphopt.reduce_sum %a [0, 1, 2] keepdim : tensor<16x8x8x64xf32> to tensor<1x1x1x64xf32>
+    %n = graphopt.constant dense<1.024000e+03> : tensor<f32>
+    %m = graphopt.div %s, %n : (tensor<1x1x1x64xf32>, tensor<f32>) -> tensor<1x1x1x64xf32>
+    graphopt.yield %s, %m : tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>
+  }
+  return %0#0, %0#1 : tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>
+}
+
+// -----
+
 // No column values in a kernel of one row (nothing to compute twice), nor
 // of an input that is merely loaded.
 // CHECK-LABEL: void graphopt_column_values_left_alone_k0
