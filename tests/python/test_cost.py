@@ -95,9 +95,10 @@ def test_host_cpu_is_measured_once_and_cached():
     # A kernel call (ctypes, an OpenMP fork and join) takes microseconds.
     assert target["kernel_call_s"] < 1e-3
     assert target["matmul_flops"]["f32"] > 1e9
-    # mkldnn: NHWC convolutions faster than NCHW ones, both below the GEMM.
+    # A convolution's throughput per layout, relative to the GEMM's: which
+    # layout wins depends on the machine (and a busy one moves both).
     conv = target["convolution_efficiency"]
-    assert 0 < conv["nchw"] < conv["nhwc"] < 1.5, conv
+    assert set(conv) == {"nchw", "nhwc"} and all(0.05 < v < 5 for v in conv.values()), conv
     assert cost.host_cpu_target() == target  # from the cache file
     assert any(t["name"] == "host-cpu" for t in cost.list_targets())
 
