@@ -14,12 +14,17 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
     an NHWC -> NCHW permute of the result, and each such
     `aten::convolution_backward` into
     `graphopt::convolution_backward_channels_last` (NHWC grad_output, input
-    and input gradient; the weight and bias gradients as before). Then,
-    until nothing changes:
+    and input gradient; the weight and bias gradients as before), unless the
+    function's `graphopt.kernels` attribute says its kernels run on CUDA,
+    whose per-channel sums of NHWC data are slow. Then, until nothing
+    changes:
 
       - an elementwise op whose full-size operands are all NHWC -> NCHW
         permutes computes in NHWC (its broadcast operands are reshaped to
         rank 4 and permuted, scalars stay) and is followed by the permute;
+      - a broadcast of a `[N,C,1,1]` value over H and W (a global pool's
+        gradient) is the NCHW view of an NHWC broadcast (not for CUDA
+        kernels, as above);
       - a reduction of an NHWC -> NCHW permute reduces the NHWC tensor over
         the corresponding dims (a permute follows if the kept dims come out
         in another order);

@@ -309,11 +309,15 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
     imported = None
     try:
         targets = [_target_json(t) for t in options.targets]
-        imported = import_graph(gm, name, nhwc_inputs=nhwc_inputs, saved_outputs=saved_outputs)
+        kernels, device = _kernel_kind(gm, options)
+        if kernels != "cpp":
+            # NHWC training graphs serve the CPU kernels only (graphopt-layout).
+            nhwc_inputs = saved_outputs = frozenset()
+        imported = import_graph(gm, name, nhwc_inputs=nhwc_inputs, saved_outputs=saved_outputs,
+                                kernels="cpp" if kernels == "cpp" else "cuda")
         artifact = compiler_process.compile(imported.mlir, capture_passes=options.dump_dir is not None,
                                             targets=targets)
         plan = json.loads(artifact.plan_json)
-        kernels, device = _kernel_kind(gm, options)
         source = artifact.cpu_source if kernels == "cpp" else artifact.cuda_source
         library = load_kernel_library(source, kernels) if plan["num_kernels"] else None
         # AOTAutograd calls compilers under its fake mode: the arena must be real.

@@ -95,11 +95,13 @@ class _Printer:
 
 class Importer:
     def __init__(self, gm: torch.fx.GraphModule, name: str = "graph",
-                 nhwc_inputs: frozenset = frozenset(), saved_outputs: frozenset = frozenset()):
+                 nhwc_inputs: frozenset = frozenset(), saved_outputs: frozenset = frozenset(),
+                 kernels: str | None = None):
         self.gm = gm
         self.name = name
         self.nhwc_inputs = nhwc_inputs
         self.saved_outputs = saved_outputs
+        self.kernels = kernels
         self.p = _Printer()
         self.env: dict[torch.fx.Node, object] = {}
 
@@ -283,9 +285,14 @@ class Importer:
 
         sig = ", ".join(f"{a.name}: {a.type}" for a in args)
         rets = ", ".join(o.type for o in outs)
-        # Results only the backward graph reads: graphopt-layout may leave them NHWC.
-        attrs = (f" attributes {{graphopt.saved_results = array<i64: {', '.join(map(str, saved))}>}}"
-                 if saved else "")
+        # Results only the backward graph reads: graphopt-layout may leave them
+        # NHWC. Where the kernels run: graphopt-layout's choices depend on it.
+        attrs = []
+        if saved:
+            attrs.append(f"graphopt.saved_results = array<i64: {', '.join(map(str, saved))}>")
+        if self.kernels:
+            attrs.append(f'graphopt.kernels = "{self.kernels}"')
+        attrs = f" attributes {{{', '.join(attrs)}}}" if attrs else ""
         text = "\n".join([
             "module {",
             f"  func.func @{self.name}({sig}) -> ({rets}){attrs} {{",
@@ -416,11 +423,13 @@ def _promote(a, b) -> torch.dtype:
 
 
 def import_graph(gm: torch.fx.GraphModule, name: str = "graph", *,
-                 nhwc_inputs=frozenset(), saved_outputs=frozenset()) -> ImportedGraph:
+                 nhwc_inputs=frozenset(), saved_outputs=frozenset(),
+                 kernels: str | None = None) -> ImportedGraph:
     """Imports an AOTAutograd FX graph; raises Unsupported for graphs it cannot express.
 
     nhwc_inputs: placeholder indices of 4-D inputs that arrive channels-last
     (a training forward graph's saved activations, as graphopt left them):
     they become [N, H, W, C] arguments. saved_outputs: output indices that
-    only the backward graph reads (graphopt.saved_results)."""
-    return Importer(gm, name, frozenset(nhwc_inputs), frozenset(saved_outputs)).run()
+    only the backward graph reads (graphopt.saved_results). kernels: "cpp"
+    or "cuda", where the graph's kernels will run (graphopt.kernels)."""
+    return Importer(gm, name, frozenset(nhwc_inputs), frozenset(saved_outputs), kernels).run()

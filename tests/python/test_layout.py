@@ -132,3 +132,21 @@ def test_nhwc_argument_given_an_nchw_tensor_is_still_correct():
         got = run([dy, x.contiguous(memory_format=layout), w])
         for g, e in zip(got, expected):
             torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
+
+
+def test_training_graphs_for_cuda_kernels_stay_nchw():
+    """Graphs whose kernels run on CUDA (here the CUDA source, emulated on
+    the CPU) keep training NCHW: the CUDA emitter's per-channel sums of NHWC
+    data are slow, so neither the saved activations nor convolution_backward
+    change layout. The step still matches eager."""
+    x = torch.randn(2, 3, 8, 8)
+    m = _model().train()
+    got = _train_step(torch.compile(m, backend="graphopt",
+                                    options={"strict": True, "kernels": "cuda-emulated"}), x)
+    ref = _train_step(_model().train(), x)
+    exact = lambda: _train_step(_model().train().double(), x.double())  # noqa: E731
+    check(got, ref, exact, "conv net training step, CUDA kernels", rtol=1e-4, atol=1e-5)
+    forward, backward = graphopt.compiled_graphs()[-2:]
+    assert [n for k, n in _steps(backward) if k == "extern"] == \
+        ["aten::convolution_backward.default"] * 3
+    assert not any("channels_last" in n for _, n in _steps(forward))

@@ -178,6 +178,23 @@ func.func @pool_gradient(%g: tensor<2x4xf32>, %rn: tensor<2x8x8x4xf32>, %w: tens
 
 // -----
 
+// A backward graph whose kernels run on CUDA keeps convolution_backward and
+// the pool gradient's broadcast NCHW: the CUDA emitter's per-channel sums of
+// NHWC data are slow (one block per channel over strided rows).
+// CHECK-LABEL: func.func @cuda_backward_left_nchw
+// CHECK-NOT: channels_last
+// CHECK: graphopt.broadcast %{{.*}} : tensor<2x4x1x1xf32> to tensor<2x4x8x8xf32>
+// CHECK: graphopt.extern "aten::convolution_backward.default"
+func.func @cuda_backward_left_nchw(%g: tensor<2x4xf32>, %r: tensor<2x4x8x8xf32>, %w: tensor<4x4x3x3xf32>, %x: tensor<2x4x8x8xf32>) -> tensor<4x4x3x3xf32> attributes {graphopt.kernels = "cuda"} {
+  %g4 = graphopt.reshape %g : tensor<2x4xf32> to tensor<2x4x1x1xf32>
+  %b = graphopt.broadcast %g4 : tensor<2x4x1x1xf32> to tensor<2x4x8x8xf32>
+  %m = graphopt.mul %b, %r : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %gr = graphopt.extern "aten::convolution_backward.default"(%m, %x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, {\22t\22: 2}, [0], [1, 1], [1, 1], [1, 1], false, [0, 0], 1, [false, true, false]], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<4x4x3x3xf32>
+  return %gr : tensor<4x4x3x3xf32>
+}
+
+// -----
+
 // convolution_backward left alone: a transposed convolution's, and a 1-D
 // convolution's.
 // CHECK-LABEL: func.func @convolution_backward_left_alone
