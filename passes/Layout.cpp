@@ -472,12 +472,13 @@ private:
   }
 };
 
-/// Whether the backward rewrites (convolution_backward, the per-channel
-/// broadcast) apply: not to graphs whose kernels run on CUDA. The CUDA
-/// emitter sums a per-channel reduction of NHWC data with one block per
-/// channel over strided rows: on an H100, resnet_train's NHWC graphs took
-/// 161 ms against 7.5 ms NCHW, their BatchNorm sums 3-16 ms each.
-bool nhwcBackward(func::FuncOp func) {
+/// Whether training graphs change layout (convolution_backward and the
+/// per-channel broadcast rewritten, saved results left NHWC): not where the
+/// kernels run on CUDA. The CUDA emitter sums a per-channel reduction of
+/// NHWC data with one block per channel over strided rows: on an H100,
+/// resnet_train's NHWC graphs took 161 ms against 7.5 ms NCHW, their
+/// BatchNorm sums 3-16 ms each.
+bool trainsChannelsLast(func::FuncOp func) {
   auto kernels = func->getAttrOfType<StringAttr>(kKernelsAttr);
   return !kernels || kernels.getValue() != "cuda";
 }
@@ -485,7 +486,7 @@ bool nhwcBackward(func::FuncOp func) {
 /// The rewrites of this pass, applied to `func` until nothing changes.
 LogicalResult propagate(func::FuncOp func) {
   RewritePatternSet patterns(func.getContext());
-  if (nhwcBackward(func))
+  if (trainsChannelsLast(func))
     patterns.add<ConvolutionBackwardToChannelsLast, BroadcastPerChannelToNHWC>(
         func.getContext());
   patterns.add<ConvolutionToChannelsLast, SinkPermuteThroughElementwise,
@@ -503,7 +504,9 @@ LogicalResult propagate(func::FuncOp func) {
 /// than the results the backward graph alone reads (kSavedResultsAttr),
 /// which it receives in whatever layout this graph leaves them.
 SmallVector<OpOperand *> returnedLayouts(func::FuncOp func) {
-  auto saved = func->getAttrOfType<DenseI64ArrayAttr>(kSavedResultsAttr);
+  auto saved = trainsChannelsLast(func)
+                   ? func->getAttrOfType<DenseI64ArrayAttr>(kSavedResultsAttr)
+                   : DenseI64ArrayAttr();
   auto viaLayoutPermute = [](Value v) {
     while (Operation *def = v.getDefiningOp()) {
       if (!isa<PermuteOp, ReshapeOp, BroadcastOp>(def))

@@ -41,9 +41,9 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
     the function returns through such a permute is copied back to NCHW (a
     same-type `cast`): callers get eager's layout. The results that
     `graphopt.saved_results` lists (a training forward graph's activations,
-    which only its backward graph reads) are not copied: they leave as NCHW
-    views of NHWC memory, and the backward graph takes them as NHWC
-    arguments. The pass first runs on a copy of the function and keeps the
+    which only its backward graph reads) are not copied (unless the
+    function's kernels run on CUDA): they leave as NCHW views of NHWC
+    memory, and the backward graph takes them as NHWC arguments. The pass first runs on a copy of the function and keeps the
     result only when the copies number at most half the convolutions:
     copying many activations would cost more than the convolutions gain.
 

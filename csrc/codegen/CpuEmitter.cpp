@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "csrc/codegen/KernelBody.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -385,14 +386,6 @@ private:
     return success();
   }
 
-  /// Whether `shape` is the domain's column shape, [1, ..., 1, n] with n
-  /// the innermost size > 1 (a per-channel parameter of an NHWC tensor).
-  bool isColumnShape(ArrayRef<int64_t> shape) const {
-    return !shape.empty() && shape.size() <= domain.size() &&
-           shape.back() == domain.back() && shape.back() > 1 &&
-           llvm::all_of(shape.drop_back(), [](int64_t d) { return d == 1; });
-  }
-
   /// Column values: values of the column shape that elementwise ops compute
   /// from the kernel's inputs (BatchNorm's rsqrt(var / n + eps) on NHWC
   /// data) and that a full-size op reads. Every row would compute them
@@ -401,29 +394,23 @@ private:
   /// rows load them (the scope maps each value at its column index to its
   /// array's element).
   LogicalResult emitColumnValues() {
+    auto column = [&](Value v) { return isColumnShape(shapeOf(v), domain); };
     SmallVector<Value> values;
     for (Operation &op : body().without_terminator()) {
       if (op.getNumResults() != 1 || isView(&op) || isa<ConstantOp>(&op) ||
-          !isColumnShape(shapeOf(op.getResult(0))) ||
+          isa<ReduceSumOp, ReduceMaxOp>(op) || !column(op.getResult(0)) ||
           llvm::none_of(op.getUsers(), [&](Operation *user) {
-            return user->getNumResults() == 1 &&
-                   !isColumnShape(shapeOf(user->getResult(0)));
+            return user->getNumResults() == 1 && !column(user->getResult(0));
           }))
         continue;
       // Elementwise from inputs and constants: no reduction on the way.
-      bool elementwise = true;
-      SmallVector<Operation *> work = {&op};
-      llvm::SmallPtrSet<Operation *, 8> seen;
-      while (!work.empty() && elementwise) {
-        Operation *o = work.pop_back_val();
-        if (!seen.insert(o).second)
-          continue;
-        elementwise = !isa<ReduceSumOp, ReduceMaxOp>(o);
-        for (Value in : o->getOperands())
-          if (Operation *def = in.getDefiningOp())
-            work.push_back(def);
-      }
-      if (elementwise)
+      llvm::SetVector<Operation *> slice;
+      BackwardSliceOptions inBody; // stop at the kernel's arguments
+      inBody.omitBlockArguments = true;
+      if (succeeded(getBackwardSlice(&op, &slice, inBody)) &&
+          llvm::none_of(slice, [](Operation *o) {
+            return isa<ReduceSumOp, ReduceMaxOp>(o);
+          }))
         values.push_back(op.getResult(0));
     }
     if (values.empty())

@@ -36,31 +36,44 @@ double bytesRead(Value v) {
   return byteSize(v);
 }
 
+/// An extern 2-D convolution: ATen's, NCHW as imported, or graphopt-layout's
+/// channels-last one (NHWC in and out, the same OIHW weight and output
+/// element count as the ATen op it replaces); forward or backward.
+struct Convolution {
+  bool backward;
+  StringRef layout; // "nchw" or "nhwc"
+};
+
+std::optional<Convolution> convolutionOf(ExternOp op) {
+  StringRef callee = op.getCallee();
+  if (callee.starts_with("aten::convolution."))
+    return Convolution{false, "nchw"};
+  if (callee.starts_with("aten::convolution_backward."))
+    return Convolution{true, "nchw"};
+  if (callee.starts_with("graphopt::convolution_channels_last."))
+    return Convolution{false, "nhwc"};
+  if (callee.starts_with("graphopt::convolution_backward_channels_last."))
+    return Convolution{true, "nhwc"};
+  return std::nullopt;
+}
+
 /// FLOPs of the extern ops whose work is known from their shapes:
 /// convolutions (2 per multiply-add of output x weight window) and their
-/// backward (the input and the weight gradients, twice the forward), either
-/// layout.
+/// backward (the input and the weight gradients, twice the forward).
 /// Other externs are priced by their bytes alone.
 double externFlops(ExternOp op) {
-  StringRef callee = op.getCallee();
-  auto shape = [](Value v) {
-    auto t = dyn_cast<RankedTensorType>(v.getType());
-    return t ? t.getShape() : ArrayRef<int64_t>();
-  };
+  std::optional<Convolution> conv = convolutionOf(op);
+  if (!conv)
+    return 0;
   auto window = [&](Value weight) { // Cin/groups * kh * kw
-    ArrayRef<int64_t> w = shape(weight);
-    return w.size() > 1 && w[0] > 0 ? numElements(weight) / double(w[0]) : 0.0;
+    auto t = dyn_cast<RankedTensorType>(weight.getType());
+    return t && t.getRank() > 1 && t.getDimSize(0) > 0
+               ? numElements(weight) / double(t.getDimSize(0))
+               : 0.0;
   };
-  // graphopt-layout's channels-last convolution: NHWC in and out, the same
-  // OIHW weight and output element count as the aten op it replaces.
-  bool convolution = callee.starts_with("aten::convolution.") ||
-                     callee.starts_with("graphopt::convolution_channels_last.");
-  if (convolution && op.getInputs().size() >= 2 && op->getNumResults() >= 1)
+  if (!conv->backward && op.getInputs().size() >= 2 && op->getNumResults() >= 1)
     return 2 * numElements(op->getResult(0)) * window(op.getInputs()[1]);
-  bool backward =
-      callee.starts_with("aten::convolution_backward.") ||
-      callee.starts_with("graphopt::convolution_backward_channels_last.");
-  if (backward && op.getInputs().size() >= 3) // (grad_output, input, weight, ...)
+  if (conv->backward && op.getInputs().size() >= 3) // (grad_output, input, weight, ...)
     return 4 * numElements(op.getInputs()[0]) * window(op.getInputs()[2]);
   return 0;
 }
@@ -140,19 +153,12 @@ std::string dtypeOf(Value v) {
   return dtypeName(cast<RankedTensorType>(v.getType()).getElementType());
 }
 
-/// The layout of an extern convolution (its forward or backward): "nhwc"
-/// for graphopt-layout's channels-last ones, "nchw" for ATen's as imported;
+/// A convolution's layout (its peak is the target's for that layout), or
 /// empty for other ops.
 StringRef convolutionLayout(Operation *op) {
   auto e = dyn_cast<ExternOp>(op);
-  if (!e)
-    return "";
-  StringRef callee = e.getCallee();
-  if (callee.starts_with("graphopt::convolution_"))
-    return "nhwc";
-  if (callee.starts_with("aten::convolution"))
-    return "nchw";
-  return "";
+  std::optional<Convolution> conv = e ? convolutionOf(e) : std::nullopt;
+  return conv ? conv->layout : StringRef();
 }
 
 /// Predicted time of a step from its FLOPs and bytes. `layout`: a

@@ -71,6 +71,11 @@ bool isDomainReduction(mlir::Operation *op, llvm::ArrayRef<int64_t> domain);
 /// where the domain's is larger (per-row values: a LayerNorm's mean).
 bool isRowShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
 
+/// `shape` is a column shape of `domain`: [1, ..., 1, n], n the domain's
+/// innermost size > 1, rank at most the domain's (per-column values: a
+/// per-channel parameter of an NHWC tensor).
+bool isColumnShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
+
 /// The iteration shape of a kernel body: the shape of the output that all
 /// others equal or are the row shape of (the first output's if none is).
 llvm::SmallVector<int64_t> kernelDomain(mlir::Block &body);

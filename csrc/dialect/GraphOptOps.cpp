@@ -133,6 +133,12 @@ bool graphopt::isRowShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
          shape.drop_back() == domain.drop_back();
 }
 
+bool graphopt::isColumnShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
+  return !shape.empty() && shape.size() <= domain.size() &&
+         shape.back() == domain.back() && shape.back() > 1 &&
+         llvm::all_of(shape.drop_back(), [](int64_t d) { return d == 1; });
+}
+
 std::optional<double> graphopt::specialPowExponent(Operation *pow) {
   auto op = dyn_cast<PowOp>(pow);
   if (!op || !isa<FloatType>(getElementTypeOrSelf(op.getType())))

@@ -266,7 +266,7 @@ def _channels_last_inputs(example_inputs) -> frozenset:
         and t.is_contiguous(memory_format=torch.channels_last))
 
 
-def _report_output_strides(plan: dict, mapping: list, shapes: list) -> None:
+def _report_output_strides(plan: dict, mapping: list) -> None:
     """Tells AOTAutograd the strides of the outputs that leave as NCHW views
     of NHWC memory (graphopt-layout's saved activations): it gives them to
     the backward compiler's example inputs. Other outputs keep their traced
@@ -282,7 +282,7 @@ def _report_output_strides(plan: dict, mapping: list, shapes: list) -> None:
         dense = source is not None and (source["kind"] == "kernel" or (
             source["kind"] == "extern" and source["callee"].startswith("graphopt::convolution")))
         if dense and step["kind"] == "permute" and step["perm"] == [0, 3, 1, 2]:
-            n, c, h, w = shapes[m]
+            n, c, h, w = plan["values"][plan["outputs"][m]]["shape"]
             strides.append((c * h * w, 1, w * c, c))
             known = True
         else:
@@ -310,9 +310,6 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
     try:
         targets = [_target_json(t) for t in options.targets]
         kernels, device = _kernel_kind(gm, options)
-        if kernels != "cpp":
-            # NHWC training graphs serve the CPU kernels only (graphopt-layout).
-            nhwc_inputs = saved_outputs = frozenset()
         imported = import_graph(gm, name, nhwc_inputs=nhwc_inputs, saved_outputs=saved_outputs,
                                 kernels="cpp" if kernels == "cpp" else "cuda")
         artifact = compiler_process.compile(imported.mlir, capture_passes=options.dump_dir is not None,
@@ -324,8 +321,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
         with unset_fake_temporarily():
             compiled = CompiledGraph(plan, library, imported.lifted_constants, name, kernels, device)
         if saved_outputs:
-            _report_output_strides(plan, imported.outputs,
-                                   [plan["values"][o]["shape"] for o in plan["outputs"]])
+            _report_output_strides(plan, imported.outputs)
         if options.dump_dir:
             dumps.write_graph_dump(Path(options.dump_dir) / name, gm, imported, artifact,
                                    _cuda_stats(artifact.cuda_source) if plan["num_kernels"] else None)

@@ -122,6 +122,22 @@ func.func @saved_activations(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %
 
 // -----
 
+// The same training forward graph for CUDA kernels: saved results are
+// copied back to NCHW like any returned value, so three copies for two
+// convolutions leave the graph NCHW.
+// CHECK-LABEL: func.func @saved_activations_for_cuda
+// CHECK-NOT: channels_last
+// CHECK: return
+func.func @saved_activations_for_cuda(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %w2: tensor<4x4x3x3xf32>) -> (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) attributes {graphopt.kernels = "cuda", graphopt.saved_results = array<i64: 1, 2>} {
+  %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %r = graphopt.relu %y : tensor<2x4x8x8xf32>
+  %z = graphopt.extern "aten::convolution.default"(%r, %w2) {args = "{\22args\22: [{\22t\22: 0}, {\22t\22: 1}, null, [1, 1], [1, 1], [1, 1], false, [0, 0], 1], \22kwargs\22: {}}"} : (tensor<2x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %s = graphopt.relu %z : tensor<2x4x8x8xf32>
+  return %s, %r, %z : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
+}
+
+// -----
+
 // A training backward graph: its saved activations arrive NHWC (arguments
 // permuted to NCHW, as the importer writes them). Both convolution_backward
 // ops run channels-last, whatever output_mask asks for; the product between
