@@ -78,46 +78,6 @@ private:
     return sequentialReduce(op, outIdx);
   }
 
-  /// `op` and the kernel's other reductions of the iteration shape with its
-  /// input shape, dims, kind and accumulator, none of which computes from
-  /// another (its loop would need the other's final value): they can share
-  /// one loop nest (graphopt-fuse-siblings' merged kernels). `op` first, the
-  /// others in body order.
-  SmallVector<Operation *> jointReductions(Operation *op) {
-    SmallVector<Operation *> joint{op};
-    if (!isDomainReduction(op, domain))
-      return joint;
-    ReduceInfo r = reduceInfo(op);
-    for (Operation &o : body().without_terminator()) {
-      if (&o == op || !isDomainReduction(&o, domain))
-        continue;
-      ReduceInfo q = reduceInfo(&o);
-      if (shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
-          q.isSum == r.isSum && q.accTy == r.accTy && q.cty == r.cty)
-        joint.push_back(&o);
-    }
-    auto reads = [](Operation *user, Operation *def) {
-      SmallVector<Operation *> stack{user};
-      llvm::SmallPtrSet<Operation *, 16> seen;
-      while (!stack.empty()) {
-        Operation *o = stack.pop_back_val();
-        for (Value v : o->getOperands())
-          if (Operation *d = v.getDefiningOp()) {
-            if (d == def)
-              return true;
-            if (seen.insert(d).second)
-              stack.push_back(d);
-          }
-      }
-      return false;
-    };
-    if (llvm::any_of(joint, [&](Operation *a) {
-          return llvm::any_of(joint, [&](Operation *b) { return a != b && reads(a, b); });
-        }))
-      return {op};
-    return joint;
-  }
-
   // Sums may be reordered across SIMD lanes; max reduces in lanes
   // (laneReduce).
   std::string reductionLoopPragma(const ReduceInfo &r,

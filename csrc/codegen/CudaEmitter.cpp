@@ -47,6 +47,17 @@ public:
         llvm::any_of(body().without_terminator(),
                      [&](Operation &op) { return isRowReduction(&op, domain); }) ||
         llvm::any_of(yield().getValues(), [&](Value v) { return isRowValue(v); });
+    SmallVector<std::string> args;
+    for (unsigned i = 0; i < body().getNumArguments(); ++i)
+      args.push_back("in" + std::to_string(i));
+    for (unsigned i = 0; i < yield().getValues().size(); ++i)
+      args.push_back("out" + std::to_string(i));
+    if (std::optional<Split> split = planSplit(root, rowReductions)) {
+      if (failed(emitSplit(*split, jointReductions(root), *params, args)))
+        return failure();
+      out += code;
+      return success();
+    }
 
     int64_t threads = kFlatThreads, blocks = 1;
     std::string kernelName = name + "_kernel";
@@ -64,11 +75,6 @@ public:
       return failure();
     code += "}\n\n";
 
-    SmallVector<std::string> args;
-    for (unsigned i = 0; i < body().getNumArguments(); ++i)
-      args.push_back("in" + std::to_string(i));
-    for (unsigned i = 0; i < yield().getValues().size(); ++i)
-      args.push_back("out" + std::to_string(i));
     std::string launch =
         llvm::formatv("GRAPHOPT_LAUNCH({0}, {1}, {2}, stream, {3});", kernelName,
                       blocks, threads, llvm::join(args, ", "))
@@ -84,9 +90,7 @@ public:
         return failure();
       code += "}\n\n";
     }
-    code += llvm::formatv("extern \"C\" void {0}({1}, void *stream) {{\n", name,
-                          llvm::join(*params, ", "))
-                .str();
+    code += launcherHead(*params);
     if (vecBlocks) {
       SmallVector<std::string> addresses;
       for (const std::string &a : args)
@@ -97,12 +101,203 @@ public:
                             kFlatThreads, llvm::join(args, ", "))
                   .str();
     }
-    code += "  " + launch + "\n}\n\n";
+    code += "  " + launch + "\n  return graphopt_launch_status();\n}\n\n";
     out += code;
     return success();
   }
 
 private:
+  /// The host launcher's head: it returns the launches' CUDA error (0 when
+  /// they were accepted), which the runtime turns into an exception.
+  std::string launcherHead(ArrayRef<std::string> params) {
+    return llvm::formatv("extern \"C\" int {0}({1}, void *stream) {{\n", name,
+                         llvm::join(params, ", "))
+        .str();
+  }
+
+  // A long reduction into few outputs (a per-channel sum over a batch of
+  // images, a bias gradient over a batch of tokens) would leave most of the
+  // GPU idle as one block per output (or one thread per column): its reduced
+  // elements are split into ranges, each summed by a block into a partial
+  // in a stream-ordered workspace, and a second kernel folds each output's
+  // partials in range order (the same result on every run) and computes the
+  // epilogue.
+  struct Split {
+    /// Column order: a warp's lanes take 32 adjacent outputs (coalesced
+    /// loads) and the block's 8 warps take every 8th element of the range.
+    /// Otherwise one output per block, its threads taking the range in turn.
+    bool columns;
+    int64_t splits, blocks, threads;
+  };
+  /// About four blocks per SM of an H100 (132 SMs), enough to hide latency.
+  static constexpr int64_t kTargetBlocks = 512;
+  static constexpr int64_t kLanes = 32, kGroups = 8;
+  /// The least elements a range gets: 8 per thread in column order, 16 per
+  /// thread of 256 otherwise; below that the partials cost more than they
+  /// save.
+  static constexpr int64_t kMinColumnRange = 64, kMinBlockRange = 4096;
+
+  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+  int64_t reducedCount(const ReduceInfo &r) {
+    int64_t n = 1;
+    for (int64_t d : r.dims)
+      n *= shapeOf(r.input)[d];
+    return n;
+  }
+
+  /// A split for a reduction kernel whose reductions all share one loop
+  /// (jointReductions) and whose outputs are too few to fill the GPU.
+  std::optional<Split> planSplit(Operation *root, bool rowReductions) {
+    if (!root || rowReductions)
+      return std::nullopt;
+    int64_t reductions = 0;
+    body().walk([&](Operation *op) {
+      reductions += isa<ReduceSumOp, ReduceMaxOp>(op);
+    });
+    if (reductions != (int64_t)jointReductions(root).size())
+      return std::nullopt;
+    int64_t outputs = product(domain), n = reducedCount(reduceInfo(root));
+    if (useColumnOrder(root)) {
+      int64_t tiles = ceilDiv(outputs, kLanes);
+      int64_t splits =
+          std::min(ceilDiv(kTargetBlocks, tiles), n / kMinColumnRange);
+      if (splits < 2)
+        return std::nullopt;
+      return Split{true, splits, tiles * splits, kLanes * kGroups};
+    }
+    int64_t splits = std::min(ceilDiv(kTargetBlocks, outputs), n / kMinBlockRange);
+    if (splits < 2)
+      return std::nullopt;
+    return Split{false, splits, outputs * splits, blockSize(ceilDiv(n, splits))};
+  }
+
+  LogicalResult emitSplit(const Split &split, ArrayRef<Operation *> joint,
+                          ArrayRef<std::string> params,
+                          ArrayRef<std::string> args) {
+    ReduceInfo r = reduceInfo(joint.front());
+    int64_t outputs = product(domain), n = reducedCount(r);
+    std::string wsParams = llvm::join(params, ", ") + ", " + r.accTy +
+                           " *__restrict__ ws";
+    // Partials: ws[k][s][o] for reduction k, range s, output o.
+    auto partial = [&](size_t k, const std::string &s) {
+      std::string base = k ? std::to_string(k * split.splits * outputs) + " + " : "";
+      return llvm::formatv("ws[{0}{1} * {2} + o]", base, s, outputs).str();
+    };
+    code += llvm::formatv("__global__ void __launch_bounds__({0}) "
+                          "{1}_partials_kernel({2}) {{\n",
+                          split.threads, name, wsParams)
+                .str();
+    depth = 1;
+    int64_t tiles = split.blocks / split.splits;
+    if (split.columns) {
+      line(llvm::formatv("const int64_t s = blockIdx.x / {0};", tiles).str());
+      line(llvm::formatv("const int64_t o = blockIdx.x % {0} * {1} + threadIdx.x % {1};",
+                         tiles, kLanes)
+               .str());
+    } else {
+      line(llvm::formatv("const int64_t s = blockIdx.x % {0};", split.splits).str());
+      line(llvm::formatv("const int64_t o = blockIdx.x / {0};", split.splits).str());
+    }
+    line(llvm::formatv("const int64_t lo = s * {0} / {1}, hi = (s + 1) * {0} / {1};",
+                       n, split.splits)
+             .str());
+    SmallVector<std::string> accs;
+    for (size_t k = 0; k < joint.size(); ++k) {
+      accs.push_back("acc" + std::to_string(counter++));
+      line(r.accTy + " " + accs.back() + " = " + r.init + ";");
+    }
+    if (split.columns) {
+      // Threads past the last output still reach the barrier below.
+      line(llvm::formatv("if (o < {0}) {{", outputs).str());
+      ++depth;
+    }
+    scopes.emplace_back();
+    Index outIdx = delinearize("o", domain, domain.size(), "i");
+    if (split.columns)
+      line("#pragma unroll 4");
+    if (failed(accumulateRange(
+            joint, outIdx, accs,
+            split.columns ? llvm::formatv("lo + threadIdx.x / {0}", kLanes).str()
+                          : "lo + threadIdx.x",
+            "hi", split.columns ? std::to_string(kGroups) : "blockDim.x")))
+      return failure();
+    scopes.clear();
+    closeTo(1);
+    if (split.columns) {
+      for (auto [k, acc] : llvm::enumerate(accs)) {
+        line(llvm::formatv("__shared__ {0} group{1}[{2}];", r.accTy, k,
+                           split.threads)
+                 .str());
+        line(llvm::formatv("group{0}[threadIdx.x] = {1};", k, acc).str());
+      }
+      line("__syncthreads();");
+      line(llvm::formatv("if (threadIdx.x < {0} && o < {1}) {{", kLanes, outputs)
+               .str());
+      ++depth;
+      for (auto [k, acc] : llvm::enumerate(accs)) {
+        line(llvm::formatv("for (int64_t g = 1; g < {0}; ++g) {{", kGroups).str());
+        ++depth;
+        line(llvm::formatv("const {0} p = group{1}[g * {2} + threadIdx.x];",
+                           r.accTy, k, kLanes)
+                 .str());
+        line(accumulate(r, acc, "p"));
+        closeTo(depth - 1);
+      }
+    } else {
+      for (const std::string &acc : accs)
+        line(llvm::formatv("{0} = graphopt_block_reduce({0}, ({1})({2}), {3}());",
+                           acc, r.accTy, r.init,
+                           r.isSum ? "graphopt_sum" : "graphopt_max")
+                 .str());
+      line("if (threadIdx.x == 0) {");
+      ++depth;
+    }
+    for (auto [k, acc] : llvm::enumerate(accs))
+      line(partial(k, "s") + " = " + acc + ";");
+    closeTo(1);
+    code += "}\n\n";
+
+    // The fold and the epilogue: one thread per output.
+    code += llvm::formatv("__global__ void __launch_bounds__({0}) {1}_kernel({2}) {{\n",
+                          kFlatThreads, name, wsParams)
+                .str();
+    int64_t blocks = openGridLoop("o", outputs, /*perBlock=*/false);
+    Index idx = delinearize("o", domain, domain.size(), "i");
+    scopes.emplace_back();
+    for (auto [k, op] : llvm::enumerate(joint)) {
+      std::string acc = "acc" + std::to_string(counter++);
+      line(r.accTy + " " + acc + " = " + r.init + ";");
+      line(llvm::formatv("for (int64_t s = 0; s < {0}; ++s) {{", split.splits).str());
+      ++depth;
+      line(llvm::formatv("const {0} p = {1};", r.accTy, partial(k, "s")).str());
+      line(accumulate(r, acc, "p"));
+      closeTo(depth - 1);
+      scopes.back()[{op->getResult(0).getAsOpaquePointer(), llvm::join(idx, ",")}] =
+          fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
+    }
+    if (failed(storeOutputs(idx, "o")))
+      return failure();
+    scopes.clear();
+    closeTo(1);
+    code += "}\n\n";
+
+    std::string wsArgs = llvm::join(args, ", ") + ", (" + r.accTy + " *)ws";
+    code += launcherHead(params);
+    code += llvm::formatv(
+                "  void *ws;\n"
+                "  if (int error = graphopt_workspace(&ws, {0} * sizeof({1}), stream))\n"
+                "    return error;\n"
+                "  GRAPHOPT_LAUNCH({2}_partials_kernel, {3}, {4}, stream, {5});\n"
+                "  GRAPHOPT_LAUNCH({2}_kernel, {6}, {7}, stream, {5});\n"
+                "  graphopt_workspace_release(ws, stream);\n"
+                "  return graphopt_launch_status();\n}\n\n",
+                joint.size() * split.splits * outputs, r.accTy, name, split.blocks,
+                split.threads, wsArgs, blocks, kFlatThreads)
+                .str();
+    return success();
+  }
+
   /// Inside a block's uniform code, reductions are split across its threads.
   bool cooperative = false;
   /// In a float4 kernel: the lane a block argument's loads read.
@@ -267,34 +462,11 @@ private:
     // nested inside are per thread.
     cooperative = false;
     ReduceInfo r = reduceInfo(op);
-    ArrayRef<int64_t> inShape = shapeOf(r.input);
     std::string acc = "acc" + std::to_string(counter++);
-    std::string f = "f" + std::to_string(counter++);
-    SmallVector<int64_t> reducedShape;
-    for (int64_t d : r.dims)
-      reducedShape.push_back(inShape[d]);
     line(r.accTy + " " + acc + " = " + r.init + ";");
-    line(llvm::formatv("for (int64_t {0} = threadIdx.x; {0} < {1}; {0} += "
-                       "blockDim.x) {{",
-                       f, product(reducedShape))
-             .str());
-    ++depth;
-    Index reducedIdx = delinearize(f, reducedShape, reducedShape.size(),
-                                   "r" + std::to_string(counter++) + "_");
-    Index inIdx;
-    int64_t outPos = 0, redPos = 0;
-    for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
-      if (llvm::is_contained(r.dims, d)) {
-        inIdx.push_back(reducedIdx[redPos++]);
-        if (r.keepdim)
-          ++outPos;
-      } else {
-        inIdx.push_back(outIdx[outPos++]);
-      }
-    }
-    if (failed(accumulateInput(r, acc, inIdx)))
+    if (failed(accumulateRange({op}, outIdx, {acc}, "threadIdx.x",
+                               std::to_string(reducedCount(r)), "blockDim.x")))
       return failure();
-    closeTo(depth - 1);
     line(llvm::formatv("{0} = graphopt_block_reduce({0}, ({1})({2}), {3}());", acc,
                        r.accTy, r.init,
                        r.isSum ? "graphopt_sum" : "graphopt_max")

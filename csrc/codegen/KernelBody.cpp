@@ -581,6 +581,77 @@ KernelBodyPrinter::sequentialReduce(Operation *op, const Index &outIdx) {
   return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
 }
 
+SmallVector<Operation *> KernelBodyPrinter::jointReductions(Operation *op) {
+  SmallVector<Operation *> joint{op};
+  if (!isDomainReduction(op, domain))
+    return joint;
+  ReduceInfo r = reduceInfo(op);
+  for (Operation &o : body().without_terminator()) {
+    if (&o == op || !isDomainReduction(&o, domain))
+      continue;
+    ReduceInfo q = reduceInfo(&o);
+    if (shapeOf(q.input) == shapeOf(r.input) && q.dims == r.dims &&
+        q.isSum == r.isSum && q.accTy == r.accTy && q.cty == r.cty)
+      joint.push_back(&o);
+  }
+  auto reads = [](Operation *user, Operation *def) {
+    SmallVector<Operation *> stack{user};
+    llvm::SmallPtrSet<Operation *, 16> seen;
+    while (!stack.empty()) {
+      Operation *o = stack.pop_back_val();
+      for (Value v : o->getOperands())
+        if (Operation *d = v.getDefiningOp()) {
+          if (d == def)
+            return true;
+          if (seen.insert(d).second)
+            stack.push_back(d);
+        }
+    }
+    return false;
+  };
+  if (llvm::any_of(joint, [&](Operation *a) {
+        return llvm::any_of(joint, [&](Operation *b) { return a != b && reads(a, b); });
+      }))
+    return {op};
+  return joint;
+}
+
+LogicalResult KernelBodyPrinter::accumulateRange(ArrayRef<Operation *> joint,
+                                                 const Index &outIdx,
+                                                 ArrayRef<std::string> accs,
+                                                 const std::string &from,
+                                                 const std::string &to,
+                                                 const std::string &step) {
+  ReduceInfo r = reduceInfo(joint.front());
+  ArrayRef<int64_t> inShape = shapeOf(r.input);
+  SmallVector<int64_t> reducedShape;
+  for (int64_t d : r.dims)
+    reducedShape.push_back(inShape[d]);
+  std::string f = "f" + std::to_string(counter++);
+  line(llvm::formatv("for (int64_t {0} = {1}; {0} < {2}; {0} += {3}) {{", f,
+                     from, to, step)
+           .str());
+  ++depth;
+  Index reducedIdx = delinearize(f, reducedShape, reducedShape.size(),
+                                 "r" + std::to_string(counter++) + "_");
+  Index inIdx;
+  int64_t outPos = 0, redPos = 0;
+  for (int64_t d = 0; d < (int64_t)inShape.size(); ++d) {
+    if (llvm::is_contained(r.dims, d)) {
+      inIdx.push_back(reducedIdx[redPos++]);
+      if (r.keepdim)
+        ++outPos;
+    } else {
+      inIdx.push_back(outIdx[outPos++]);
+    }
+  }
+  for (auto [op, acc] : llvm::zip(joint, accs))
+    if (failed(accumulateInput(reduceInfo(op), acc, inIdx)))
+      return failure();
+  closeTo(depth - 1);
+  return success();
+}
+
 int64_t KernelBodyPrinter::reductionWork() {
   int64_t w = 1;
   body().walk([&](Operation *op) {

@@ -163,6 +163,21 @@ protected:
   /// share its buffer with an input read at the same index (in place).
   mlir::LogicalResult storeOutputs(const Index &idx, const std::string &flat);
 
+  /// `op` and the kernel's other reductions of the iteration shape with its
+  /// input shape, dims, kind and accumulator, none of which computes from
+  /// another (its loop would need the other's final value): they can share
+  /// one loop nest (graphopt-fuse-siblings' merged kernels). `op` first, the
+  /// others in body order.
+  llvm::SmallVector<mlir::Operation *> jointReductions(mlir::Operation *op);
+  /// Accumulates the elements [from, to) (every `step`-th) of each of
+  /// `joint`'s reductions, in the order of their row-major index over the
+  /// reduced dims, into `accs` (declared by the caller), at output `outIdx`.
+  mlir::LogicalResult accumulateRange(llvm::ArrayRef<mlir::Operation *> joint,
+                                      const Index &outIdx,
+                                      llvm::ArrayRef<std::string> accs,
+                                      const std::string &from,
+                                      const std::string &to,
+                                      const std::string &step);
   /// The largest reduction factor (input / output elements) in the body.
   int64_t reductionWork();
   /// Reductions that keep the input's innermost dim (column sums).

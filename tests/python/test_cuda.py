@@ -25,6 +25,25 @@ class SoftmaxNorm(nn.Module):
         return torch.softmax(y, -1) * 2 + torch.log_softmax(y * 0.5, -1).exp() + y.sum(0)
 
 
+class LongReductions(nn.Module):
+    """Reductions long enough for the CUDA emitter to split across blocks:
+    BatchNorm's per-channel statistics and gradients over 8 images of 32x32
+    (8192 elements per channel: one block per channel, split in ranges), and
+    column reductions over 8192 tokens (a Linear's bias gradient, a
+    LayerNorm's weight and bias gradients summed together, a max)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(16)
+        self.proj = nn.Linear(16, 32)
+        self.norm = nn.LayerNorm(32)
+
+    def forward(self, x):
+        tokens = torch.relu(self.bn(x)).flatten(2).transpose(1, 2).reshape(-1, 16)
+        z = self.norm(self.proj(tokens))
+        return z * z.amax(0)
+
+
 def _gpt2_loss(m, ids):
     return m(input_ids=ids, labels=ids).loss
 
@@ -38,6 +57,8 @@ MODELS = {
     "gpt2": (lambda: (gpt2(), gpt2()), lambda: (torch.randint(0, 256, (2, 16)),), _gpt2_loss),
     "resnet": (lambda: twin(SmallResNet), lambda: (torch.randn(2, 3, 16, 16),),
                lambda m, x: m(x).square().mean()),
+    "long_reductions": (lambda: twin(LongReductions), lambda: (torch.randn(8, 16, 32, 32),),
+                        lambda m, x: m(x).square().mean()),
 }
 
 
@@ -68,6 +89,42 @@ def test_emulated_cuda_kernels_match_eager(name):
     torch.testing.assert_close(loss_c, loss_e, rtol=1e-5, atol=1e-6)
     for i, (gc, ge) in enumerate(zip(grads_c, grads_e)):
         torch.testing.assert_close(gc, ge, rtol=1e-4, atol=1e-5, msg=lambda m: f"grad {i}: {m}")
+
+
+def test_long_reductions_split_across_blocks(tmp_path):
+    """The split reductions of LongReductions (checked against eager by
+    test_emulated_cuda_kernels_match_eager) are there: per-output ranges
+    (BatchNorm's channel sums) and column ranges (the parameter gradients)."""
+    _train_step("long_reductions", "cuda-emulated", dump_dir=tmp_path)
+    source = "".join(p.read_text() for p in tmp_path.glob("*/kernels.cu"))
+    per_output = source.count("const int64_t o = blockIdx.x / ")
+    columns = source.count(" * 32 + threadIdx.x % 32;")
+    assert per_output >= 2 and columns >= 2, (per_output, columns)
+    assert source.count("_partials_kernel, ") == per_output + columns
+
+
+def test_cuda_launch_error_names_the_kernel():
+    """A launcher's CUDA error (here: no memory for a split reduction's
+    partials) becomes an exception naming the kernel, not a silent wrong
+    result."""
+    from graphopt.runtime.executor import CompiledGraph
+    model = torch.compile(nn.Sequential(nn.Linear(8, 8), nn.GELU()), backend="graphopt",
+                          options={"strict": True, "kernels": "cuda-emulated", "profile": True})
+    with torch.no_grad():
+        model(torch.randn(4, 8))
+    compiled, inputs = graphopt.compiled_graphs()[-1].runtime
+    kernels = [s["symbol"] for s in compiled.plan["steps"] if s["kind"] == "kernel"]
+    assert kernels
+    assert compiled(*inputs)  # the real kernels run
+
+    class OutOfMemory:
+        def __getattr__(self, symbol):
+            return lambda *args: 2  # cudaErrorMemoryAllocation
+
+    failing = CompiledGraph(compiled.plan, OutOfMemory(), name="g", kernels="cuda-emulated")
+    with pytest.raises(RuntimeError, match=f"CUDA kernel {kernels[0]} failed to launch: "
+                                           r"cudaError 2 \(out of memory\)"):
+        failing(*inputs)
 
 
 def test_emulated_bf16_kernels_match_eager():
@@ -110,12 +167,18 @@ ptxas info    : Compiling entry function '_Z26graphopt_fwd_0_k4_vec4_kernelPKfPf
 ptxas info    : Function properties for _Z26graphopt_fwd_0_k4_vec4_kernelPKfPf
     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 ptxas info    : Used 12 registers, used 0 barriers, 368 bytes cmem[0]
+ptxas info    : Compiling entry function '_Z30graphopt_fwd_0_k5_partials_kernelPKfPf' for 'sm_90'
+ptxas info    : Function properties for _Z30graphopt_fwd_0_k5_partials_kernelPKfPf
+    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 30 registers, used 1 barriers, 1024 bytes smem, 368 bytes cmem[0]
 """
     assert ptxas.parse_ptxas(report) == {
         "graphopt_fwd_0_k3": {"stack_bytes": 16, "spill_stores": 8, "spill_loads": 4, "registers": 40,
                               "barriers": 1, "shared_bytes": 128},
         "graphopt_fwd_0_k4/vec4": {"stack_bytes": 0, "spill_stores": 0, "spill_loads": 0, "registers": 12,
-                                   "barriers": 0, "shared_bytes": 0}}
+                                   "barriers": 0, "shared_bytes": 0},
+        "graphopt_fwd_0_k5/partials": {"stack_bytes": 0, "spill_stores": 0, "spill_loads": 0,
+                                       "registers": 30, "barriers": 1, "shared_bytes": 1024}}
 
 
 # The emulator itself: shuffles, shared memory and barriers at block sizes

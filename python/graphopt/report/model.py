@@ -79,7 +79,8 @@ class Step:
     source: dict[str, str] = field(default_factory=dict)  # kernels: language -> function
     costs: dict[str, StepCost] = field(default_factory=dict)  # by target name
     measured_s: float | None = None
-    # By "sm_90" or "sm_90 vec4" (a variant): registers, spills, stack bytes.
+    # By "sm_90" or "sm_90 vec4" (a variant; "partials": a split reduction's
+    # first kernel): registers, spills, stack bytes.
     cuda: dict[str, dict] = field(default_factory=dict)
     # Kernels: the kernel's own name, which the cost model reports; kernels
     # with the same code run one function (symbol). Older dumps: the symbol.
@@ -347,7 +348,8 @@ def _attach_costs(graph: Graph, cost: dict, path: Path) -> None:
             graph.measured = Measured(m["eager_s"], m["compiled_s"], m["speedup"])
             for s in m.get("steps", []):
                 graph.steps[s["index"]].measured_s = s["measured_s"]
-        # Per arch, by kernel symbol, and by "<symbol>/<variant>" for variants (vec4).
+        # Per arch, by kernel symbol, and by "<symbol>/<variant>" for variants (vec4,
+        # partials).
         for arch, kernels in cost.get("cuda", {}).items():
             for step in graph.kernels:
                 for key, stats in kernels.items():

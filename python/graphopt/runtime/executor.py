@@ -159,7 +159,10 @@ class CompiledGraph:
         if kind == "kernel":
             fn = getattr(library, step["symbol"])
             fn.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs) + len(self._stream()))
-            fn.restype = None
+            # CUDA launchers return the launches' CUDA error (0: accepted).
+            cuda = self.kernels != "cpp"
+            fn.restype = ctypes.c_int if cuda else None
+            symbol = step["symbol"]
             makers = [self._buffer(o)[0] for o in outs]
             updates = [(k, self.values[o]["of"]) for k, o in enumerate(outs)
                        if self.values[o]["storage"] == "input"]
@@ -167,7 +170,10 @@ class CompiledGraph:
             def run(env):
                 args = [env[i] if env[i].is_contiguous() else env[i].contiguous() for i in ins]
                 results = [m(env) for m in makers]
-                fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results], *self._stream())
+                error = fn(*[t.data_ptr() for t in args], *[t.data_ptr() for t in results],
+                           *self._stream())
+                if cuda and error:
+                    raise _LaunchError(symbol, error)
                 for k, of in updates:
                     if results[k] is not env[of]:
                         env[of].copy_(results[k])
@@ -262,6 +268,18 @@ class CompiledGraph:
                 sync()
                 times[i].append(time.perf_counter() - start)
         return [sorted(t[1:])[len(t[1:]) // 2] for t in times]
+
+
+class _LaunchError(RuntimeError):
+    """A CUDA launcher's error, named after its kernel."""
+    # The cudaError_t values a launch itself can return.
+    NAMES = {1: "invalid value", 2: "out of memory", 9: "invalid configuration",
+             98: "invalid device function", 209: "no kernel image for this device"}
+
+    def __init__(self, symbol: str, error: int):
+        name = self.NAMES.get(error, "see cudaError_t")
+        super().__init__(f"graphopt: CUDA kernel {symbol} failed to launch: "
+                         f"cudaError {error} ({name})")
 
 
 class _Recycler:

@@ -23,18 +23,19 @@ NVCC_CHECK_FLAGS = ["-std=c++17", "--expt-relaxed-constexpr", "-O3", "-Xptxas", 
 _ENTRY = re.compile(r"Compiling entry function '(\w+)' for '(\w+)'")
 _FRAME = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
 _USED = re.compile(r"Used (\d+) registers(?:, used (\d+) barriers)?(?:, (\d+) bytes smem)?")
-_SYMBOL = re.compile(r"(graphopt_\w+?_k\d+)(_vec4)?_kernel")
+_SYMBOL = re.compile(r"(graphopt_\w+?_k\d+)(?:_(vec4|partials))?_kernel")
 
 
 def parse_ptxas(report: str) -> dict[str, dict]:
-    """Per kernel symbol (`<symbol>/vec4` for a kernel's float4 variant):
+    """Per kernel symbol (`<symbol>/vec4` for a kernel's float4 variant,
+    `<symbol>/partials` for the first kernel of a split reduction):
     registers, spill_stores, spill_loads, stack_bytes, shared_bytes, barriers."""
     stats: dict[str, dict] = {}
     current = None
     for line in report.splitlines():
         if m := _ENTRY.search(line):
             sym = _SYMBOL.search(m.group(1))
-            name = sym.group(1) + ("/vec4" if sym.group(2) else "") if sym else m.group(1)
+            name = sym.group(1) + (f"/{sym.group(2)}" if sym.group(2) else "") if sym else m.group(1)
             current = stats.setdefault(name, {})
         elif current is None:
             continue

@@ -14,6 +14,19 @@
 #ifndef GRAPHOPT_SIMT_EMULATION
 #define GRAPHOPT_LAUNCH(kernel, blocks, threads, stream, ...)                  \
   kernel<<<(blocks), (threads), 0, (cudaStream_t)(stream)>>>(__VA_ARGS__)
+
+/// The CUDA error of the launches so far (0: accepted), for the launcher to
+/// return; the runtime raises on anything else.
+static inline int graphopt_launch_status() { return (int)cudaGetLastError(); }
+
+/// Scratch memory ordered on `stream` (the pool of cudaMallocAsync reuses
+/// it without a device synchronization): a split reduction's partials.
+static inline int graphopt_workspace(void **p, size_t bytes, void *stream) {
+  return (int)cudaMallocAsync(p, bytes, (cudaStream_t)stream);
+}
+static inline void graphopt_workspace_release(void *p, void *stream) {
+  cudaFreeAsync(p, (cudaStream_t)stream);
+}
 #endif
 
 namespace graphopt_math {

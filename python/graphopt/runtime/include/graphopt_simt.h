@@ -179,4 +179,13 @@ template <typename T> T __shfl_down_sync(unsigned, T v, unsigned delta) {
 #define GRAPHOPT_LAUNCH(kernel, blocks, threads, stream, ...)                  \
   graphopt_simt::launch(kernel, (blocks), (threads), __VA_ARGS__)
 
+inline int graphopt_launch_status() { return 0; }
+
+/// cudaErrorMemoryAllocation when the host has no memory to give.
+inline int graphopt_workspace(void **p, size_t bytes, void *) {
+  *p = std::malloc(bytes);
+  return *p ? 0 : 2;
+}
+inline void graphopt_workspace_release(void *p, void *) { std::free(p); }
+
 #endif // GRAPHOPT_SIMT_H
