@@ -44,9 +44,22 @@ def paired(eager, compiled, warmup: int = 1, repeats: int = 20) -> dict:
             "speedup": statistics.median(e / c for e, c in zip(eager_t, compiled_t))}
 
 
-def measure_graph(stats: GraphStats, repeat: int = 20) -> dict:
+def copy_bandwidth(repeat: int = 10) -> float:
+    """This moment's copy bandwidth in bytes read + written per second: the
+    median of `repeat` copies of 64 MiB into 64 MiB (what host-cpu's
+    calibration measures, as a median instead of a best). Kernels are judged
+    against copies timed beside them: this machine's bandwidth drifts by 2x
+    from one minute to the next."""
+    src = torch.rand(16 << 20)
+    dst = torch.empty_like(src)
+    return 2 * src.numel() * src.element_size() / _median_seconds(lambda: dst.copy_(src), repeat)
+
+
+def measure_graph(stats: GraphStats, repeat: int = 20, copy_probe: bool = False) -> dict:
     """{"compiled_s", "steps": [{"index", "measured_s"}]} for one compiled
-    graph: the median of `repeat` runs, and of each step."""
+    graph: the median of `repeat` runs, and of each step. With `copy_probe`
+    (CPU graphs), also "copy_bandwidth": copy_bandwidth() just before and
+    just after the steps were timed, averaged."""
     if stats.runtime is None:
         raise ValueError(f"graph {stats.name} was not compiled with options={{'profile': True}} "
                          "or has not run yet")
@@ -55,9 +68,14 @@ def measure_graph(stats: GraphStats, repeat: int = 20) -> dict:
         # Inputs mutated in place (BatchNorm statistics) drift a little across
         # runs; timings do not depend on their values.
         compiled_s = _median_seconds(lambda: compiled(*inputs), repeat)
+        before = copy_bandwidth() if copy_probe else None
         steps = compiled.profile(*inputs, repeat=repeat)
-    return {"compiled_s": compiled_s,
-            "steps": [{"index": i, "measured_s": s} for i, s in enumerate(steps)]}
+        after = copy_bandwidth() if copy_probe else None
+    measured = {"compiled_s": compiled_s,
+                "steps": [{"index": i, "measured_s": s} for i, s in enumerate(steps)]}
+    if copy_probe:
+        measured["copy_bandwidth"] = (before + after) / 2
+    return measured
 
 
 def spearman(xs: list[float], ys: list[float]) -> float:

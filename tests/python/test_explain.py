@@ -72,3 +72,19 @@ def test_backward_through_inputs_leaves_them_alone():
 def test_backward_needs_something_that_requires_grad():
     with pytest.raises(ValueError, match="no parameter or input requires grad"):
         graphopt.explain(torch.tanh, torch.randn(4), backward=True)
+
+
+def test_graph_measured_beside_a_copy():
+    """measure_graph(copy_probe=True) times a 64 MiB copy before and after the
+    graph's steps, so its kernels can be judged against this moment's copy
+    bandwidth; the copy itself is checked against torch's own copy."""
+    from graphopt.measure import copy_bandwidth, measure_graph
+    compiled = torch.compile(MLPBlock(32, 64), backend="graphopt", options={"profile": True})
+    with torch.no_grad():
+        compiled(torch.randn(4, 8, 32))
+    measured = measure_graph(graphopt.compiled_graphs()[-1], repeat=3, copy_probe=True)
+    assert len(measured["steps"]) > 0 and all(s["measured_s"] > 0 for s in measured["steps"])
+    # Bytes read + written per second: within a plausible range for any
+    # machine (0.5 GB/s to 10 TB/s), and within 4x of a copy timed just after.
+    assert 5e8 < measured["copy_bandwidth"] < 1e13
+    assert 0.25 < measured["copy_bandwidth"] / copy_bandwidth(repeat=3) < 4
