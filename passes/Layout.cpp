@@ -48,8 +48,6 @@ constexpr llvm::StringLiteral kChannelsLastBackward =
 /// The results of a training forward graph that only its backward graph
 /// reads (saved activations): their layout is graphopt's to choose.
 constexpr llvm::StringLiteral kSavedResultsAttr = "graphopt.saved_results";
-/// Where the graph's kernels run ("cpp", "cuda"), when the caller knows.
-constexpr llvm::StringLiteral kKernelsAttr = "graphopt.kernels";
 
 RankedTensorType withShape(Type t, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape,
@@ -90,28 +88,6 @@ bool isLayoutPermute(Operation *op) {
   return p && p.getPermutation() == ArrayRef<int64_t>(kToNCHW);
 }
 
-/// The positional arguments of an extern's call ({"args": [...], "kwargs":
-/// {}}), or nothing when the payload has keyword arguments or does not parse.
-std::optional<llvm::json::Array> positionalArgs(ExternOp op) {
-  llvm::Expected<llvm::json::Value> payload = llvm::json::parse(op.getArgs());
-  if (!payload) {
-    llvm::consumeError(payload.takeError());
-    return std::nullopt;
-  }
-  const llvm::json::Object *obj = payload->getAsObject();
-  const llvm::json::Array *args = obj ? obj->getArray("args") : nullptr;
-  const llvm::json::Object *kwargs = obj ? obj->getObject("kwargs") : nullptr;
-  if (!args || (kwargs && !kwargs->empty()))
-    return std::nullopt;
-  return *args;
-}
-
-/// Whether a call argument is the extern's tensor operand `index`.
-bool isTensorRef(const llvm::json::Value &arg, int64_t index) {
-  const llvm::json::Object *ref = arg.getAsObject();
-  return ref && ref->getInteger("t") == index;
-}
-
 /// aten::convolution (2-D, not transposed, input operand 0) becomes the
 /// channels-last convolution between an NCHW -> NHWC permute of its input and
 /// an NHWC -> NCHW permute of its result.
@@ -124,7 +100,7 @@ struct ConvolutionToChannelsLast : OpRewritePattern<ExternOp> {
       return failure();
     // {"args": [input, weight, bias, stride, padding, dilation, transposed,
     //           output_padding, groups], "kwargs": {}}
-    std::optional<llvm::json::Array> args = positionalArgs(op);
+    std::optional<llvm::json::Array> args = externPositionalArgs(op);
     if (!args || args->size() != 9 || !isTensorRef((*args)[0], 0) ||
         (*args)[6].getAsBoolean() != false)
       return failure();
@@ -160,7 +136,7 @@ struct ConvolutionBackwardToChannelsLast : OpRewritePattern<ExternOp> {
       return failure();
     // [grad_output, input, weight, bias_sizes, stride, padding, dilation,
     //  transposed, output_padding, groups, output_mask]
-    std::optional<llvm::json::Array> args = positionalArgs(op);
+    std::optional<llvm::json::Array> args = externPositionalArgs(op);
     if (!args || args->size() != 11 || !isTensorRef((*args)[0], 0) ||
         !isTensorRef((*args)[1], 1) || !isTensorRef((*args)[2], 2) ||
         (*args)[7].getAsBoolean() != false)

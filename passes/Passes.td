@@ -74,6 +74,28 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
   let dependentDialects = ["::graphopt::GraphOptDialect"];
 }
 
+def GraphOptConvEpilogue : Pass<"graphopt-conv-epilogue", "mlir::func::FuncOp"> {
+  let summary = "Fold a channels-last convolution's per-channel affine "
+                "epilogue into its weights and bias, and its residual add "
+                "and ReLU into the call";
+  let description = [{
+    For each `graphopt::convolution_channels_last` (f32, not transposed),
+    follows its result down a chain of single-use elementwise ops, in this
+    order: ops with a per-channel operand (a value of shape `[.., 1, C]` or
+    a scalar) that the convolution is on the left of or commutes with
+    (`add`, `sub`, `mul`, `div`: an inference BatchNorm), at most one `add`
+    of a full-size residual, at most one `relu`. The chain becomes one
+    `graphopt::convolution_pointwise_channels_last` call: `a * conv(x, W) +
+    b` is `conv(x, W * a) + b`, so the weight is scaled per output channel
+    and the shift is the bias, and the residual add and the ReLU run as
+    mkldnn's post-ops while the output is in cache. The scale and shift are
+    computed on `[1, 1, 1, C]` values. Left alone: functions whose
+    `graphopt.kernels` is not `cpp` (the call is mkldnn's), other element
+    types, an intermediate value with another user, a residual before an
+    affine op, and `c - conv` or `c / conv`.
+  }];
+}
+
 def GraphOptFuse : Pass<"graphopt-fuse", "mlir::func::FuncOp"> {
   let summary = "Group elementwise chains and reductions with their "
                 "elementwise prologue and epilogue into graphopt.kernel ops";

@@ -18,6 +18,8 @@ void graphopt::buildGraphOptPipeline(OpPassManager &pm) {
   // Convolutions channels-last, NHWC between them; merge the views it made.
   pm.addNestedPass<func::FuncOp>(createGraphOptLayout());
   pm.addPass(createCSEPass());
+  // Inference BatchNorm, residual add and ReLU into the convolution call.
+  pm.addNestedPass<func::FuncOp>(createGraphOptConvEpilogue());
   // Group elementwise chains and reductions into graphopt.kernel ops.
   pm.addNestedPass<func::FuncOp>(createGraphOptFuse());
   // One kernel for reductions that reduce alike and read a common input.

@@ -50,7 +50,8 @@ std::optional<Convolution> convolutionOf(ExternOp op) {
     return Convolution{false, "nchw"};
   if (callee.starts_with("aten::convolution_backward."))
     return Convolution{true, "nchw"};
-  if (callee.starts_with("graphopt::convolution_channels_last."))
+  if (callee.starts_with("graphopt::convolution_channels_last.") ||
+      callee.starts_with("graphopt::convolution_pointwise_channels_last."))
     return Convolution{false, "nhwc"};
   if (callee.starts_with("graphopt::convolution_backward_channels_last."))
     return Convolution{true, "nhwc"};

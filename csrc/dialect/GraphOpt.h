@@ -9,6 +9,7 @@
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/JSON.h"
 
 #include <optional>
 #include <string>
@@ -76,6 +77,13 @@ bool isRowShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
 /// per-channel parameter of an NHWC tensor).
 bool isColumnShape(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> domain);
 
+/// The positional arguments of an extern's call ({"args": [...], "kwargs":
+/// {}}), or nothing when the payload has keyword arguments or does not parse.
+std::optional<llvm::json::Array> externPositionalArgs(ExternOp op);
+
+/// Whether a call argument is the extern's tensor operand `index` ({"t": i}).
+bool isTensorRef(const llvm::json::Value &arg, int64_t index);
+
 /// The iteration shape of a kernel body: the shape of the output that all
 /// others equal or are the row shape of (the first output's if none is).
 llvm::SmallVector<int64_t> kernelDomain(mlir::Block &body);
@@ -87,6 +95,10 @@ constexpr llvm::StringLiteral kInPlaceAttr = "graphopt.in_place";
 /// On an extern, set by the importer when the ATen schema's results carry
 /// no alias annotation: they are new tensors, never views of the operands.
 constexpr llvm::StringLiteral kFreshResultsAttr = "graphopt.fresh_results";
+
+/// On a function: where its kernels run ("cpp", "cuda"), when the caller
+/// knows (the importer sets it).
+constexpr llvm::StringLiteral kKernelsAttr = "graphopt.kernels";
 
 /// True if a kernel body holds only elementwise ops and constants: every
 /// value of the iteration shape is read at exactly the index being written

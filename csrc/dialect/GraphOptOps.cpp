@@ -139,6 +139,25 @@ bool graphopt::isColumnShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) 
          llvm::all_of(shape.drop_back(), [](int64_t d) { return d == 1; });
 }
 
+std::optional<llvm::json::Array> graphopt::externPositionalArgs(ExternOp op) {
+  llvm::Expected<llvm::json::Value> payload = llvm::json::parse(op.getArgs());
+  if (!payload) {
+    llvm::consumeError(payload.takeError());
+    return std::nullopt;
+  }
+  const llvm::json::Object *obj = payload->getAsObject();
+  const llvm::json::Array *args = obj ? obj->getArray("args") : nullptr;
+  const llvm::json::Object *kwargs = obj ? obj->getObject("kwargs") : nullptr;
+  if (!args || (kwargs && !kwargs->empty()))
+    return std::nullopt;
+  return *args;
+}
+
+bool graphopt::isTensorRef(const llvm::json::Value &arg, int64_t index) {
+  const llvm::json::Object *ref = arg.getAsObject();
+  return ref && ref->getInteger("t") == index;
+}
+
 std::optional<double> graphopt::specialPowExponent(Operation *pow) {
   auto op = dyn_cast<PowOp>(pow);
   if (!op || !isa<FloatType>(getElementTypeOrSelf(op.getType())))

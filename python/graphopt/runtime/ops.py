@@ -14,6 +14,10 @@ _lib.define(
     "convolution_backward_channels_last(Tensor grad_output, Tensor input, Tensor weight, "
     "SymInt[]? bias_sizes, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, "
     "SymInt[] output_padding, SymInt groups, bool[3] output_mask) -> Tensor[]")
+_lib.define(
+    "convolution_pointwise_channels_last(Tensor input, Tensor weight, Tensor? bias, "
+    "SymInt[] stride, SymInt[] padding, SymInt[] dilation, SymInt groups, Tensor? other, "
+    "str unary) -> Tensor")
 
 
 def _channels_last(nhwc: torch.Tensor) -> torch.Tensor:
@@ -60,4 +64,35 @@ def _convolution_backward_channels_last(grad_output, input, weight, bias_sizes, 
 
 
 _lib.impl("convolution_backward_channels_last", _convolution_backward_channels_last,
+          "CompositeExplicitAutograd")
+
+
+def _convolution_pointwise_channels_last(input, weight, bias, stride, padding, dilation, groups,
+                                         other, unary):
+    """relu?(conv(input, weight) + bias + other) on NHWC `input` and `other`
+    ([N, H, W, C], contiguous; `other` optional), giving an NHWC result
+    (graphopt-conv-epilogue). On the CPU, mkldnn applies the bias, the add
+    and the ReLU as post-ops of the convolution, while the output is in
+    cache; elsewhere the same math runs op by op."""
+    x = _channels_last(input)
+    w = weight.contiguous(memory_format=torch.channels_last)
+    o = _channels_last(other) if other is not None else None
+    if x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
+        if o is None:
+            y = torch.ops.mkldnn._convolution_pointwise(x, w, bias, padding, stride, dilation, groups,
+                                                       unary, [], "")
+        else:
+            y = torch.ops.mkldnn._convolution_pointwise.binary(
+                x, o, w, bias, padding, stride, dilation, groups, "add", None,
+                None if unary == "none" else unary, [], "")
+    else:
+        y = torch.nn.functional.conv2d(x, w, bias, stride, padding, dilation, groups)
+        if o is not None:
+            y = y + o
+        if unary == "relu":
+            y = torch.relu(y)
+    return y.permute(0, 2, 3, 1)
+
+
+_lib.impl("convolution_pointwise_channels_last", _convolution_pointwise_channels_last,
           "CompositeExplicitAutograd")
