@@ -13,7 +13,8 @@ HEADER = """# Passes
 Generated from `passes/Passes.td` by `make docs` (`mlir-tblgen -gen-pass-doc`); a test
 keeps it current. Each pass has one file in `passes/` (`graphopt-cost`:
 `csrc/costmodel/CostPass.cpp`) and lit tests in `tests/lit/`. `--graphopt-pipeline`
-(`passes/Pipeline.cpp`) runs canonicalize, cse, `graphopt-layout`, cse, `graphopt-fuse`,
+(`passes/Pipeline.cpp`) runs canonicalize, cse, `graphopt-layout`, cse, `graphopt-conv-epilogue`,
+`graphopt-fuse`,
 `graphopt-fuse-siblings`, cse and `graphopt-plan-memory`: exactly what `torch.compile`
 runs.
 
