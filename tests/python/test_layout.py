@@ -158,3 +158,33 @@ def test_training_graphs_for_cuda_kernels_stay_nchw():
     assert [n for k, n in _steps(backward) if k == "extern"] == \
         ["aten::convolution_backward.default"] * 3
     assert not any("channels_last" in n for _, n in _steps(forward))
+
+
+class StridedGroups(nn.Module):
+    """Epilogues of convolutions with a stride, no padding, groups and a bias
+    of their own: a BatchNorm after a grouped strided convolution, a ReLU
+    after a plain one, and a division by a scalar."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(4, 8, 3, stride=2, padding=0, groups=2)
+        self.bn = nn.BatchNorm2d(8)
+        self.c2 = nn.Conv2d(8, 6, 1, stride=1, padding=1, dilation=1)
+
+    def forward(self, x):
+        y = torch.relu(self.bn(self.c1(x)))
+        return torch.relu(self.c2(y) / 3.0)
+
+
+def test_convolution_epilogues_with_stride_groups_and_bias():
+    torch.manual_seed(0)
+    m = StridedGroups().eval()
+    m.bn.running_mean.uniform_(-0.5, 0.5)
+    m.bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 4, 11, 9)
+    with torch.no_grad():
+        got = torch.compile(m, backend="graphopt", options={"strict": True})(x)
+        ref = m(x)
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
+    convs = [n for k, n in _steps(graphopt.compiled_graphs()[-1]) if k == "extern"]
+    assert convs == ["graphopt::convolution_pointwise_channels_last.default"] * 2
