@@ -158,6 +158,8 @@ private:
     if (reductions != (int64_t)jointReductions(root).size())
       return std::nullopt;
     int64_t outputs = product(domain), n = reducedCount(reduceInfo(root));
+    if (outputs == 0 || n == 0) // empty tensors: nothing to split
+      return std::nullopt;
     if (useColumnOrder(root)) {
       int64_t tiles = ceilDiv(outputs, kLanes);
       int64_t splits =

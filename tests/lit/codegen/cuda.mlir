@@ -405,3 +405,18 @@ func.func @repeated(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {
   }
   return %1 : tensor<64x64xf32>
 }
+
+// -----
+
+// A reduction over an empty dim is not split (nothing to divide).
+// CHECK-LABEL: graphopt_empty_columns_k0_kernel
+// CHECK-NOT: partials
+// CHECK: GRAPHOPT_LAUNCH(graphopt_empty_columns_k0_kernel,
+func.func @empty_columns(%g: tensor<0x64xf32>) -> tensor<64xf32> {
+  %0 = graphopt.kernel (%g) : (tensor<0x64xf32>) -> tensor<64xf32> {
+  ^bb0(%a: tensor<0x64xf32>):
+    %s = graphopt.reduce_sum %a [0] : tensor<0x64xf32> to tensor<64xf32>
+    graphopt.yield %s : tensor<64xf32>
+  }
+  return %0 : tensor<64xf32>
+}
