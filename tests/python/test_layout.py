@@ -1,6 +1,8 @@
 """graphopt-layout end to end: 2-D convolutions run channels-last, the
 BatchNorm/ReLU/residual kernels between them work on NHWC, and what the caller
 gets is what eager gives: the same values, contiguous NCHW outputs."""
+import copy
+
 import torch
 import torch.nn as nn
 
@@ -187,4 +189,22 @@ def test_convolution_epilogues_with_stride_groups_and_bias():
         ref = m(x)
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
     convs = [n for k, n in _steps(graphopt.compiled_graphs()[-1]) if k == "extern"]
+    assert convs == ["graphopt::convolution_pointwise_channels_last.default"] * 2
+
+
+def test_training_convolutions_carry_their_bias_and_relu():
+    """Without BatchNorm, a training forward's convolution + bias + ReLU is one
+    mkldnn call too; the backward graph's gradients match eager's."""
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
+                      nn.Conv2d(8, 8, 3, padding=1, groups=2), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    eager = copy.deepcopy(m)
+    x = torch.randn(4, 3, 12, 12)
+    torch.compile(m, backend="graphopt", options={"strict": True})(x).square().sum().backward()
+    eager(x).square().sum().backward()
+    for p, q in zip(m.parameters(), eager.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)
+    forward = next(s for s in graphopt.compiled_graphs() if s.name.startswith("forward"))
+    convs = [n for k, n in _steps(forward) if k == "extern"]
     assert convs == ["graphopt::convolution_pointwise_channels_last.default"] * 2
