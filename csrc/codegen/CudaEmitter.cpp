@@ -1,21 +1,23 @@
 //===- CudaEmitter.cpp - graphopt.kernel -> CUDA C ------------------------===//
 //
-// The same kernel body as the CPU emitter (KernelBody.h), in one of two
+// The same kernel body as the CPU emitter (KernelBody.h), in one of three
 // thread mappings:
 //  - flat: one thread per output element over a grid-stride loop; used for
-//    pointwise kernels and column reductions (each thread sums a column, so
-//    a warp reads 32 adjacent columns: coalesced);
+//    pointwise kernels and short column reductions (each thread sums a
+//    column, so a warp reads 32 adjacent columns: coalesced);
 //  - block: one block per row (pointwise kernels with row reductions, such as
 //    softmax and layer norm) or per output element (row and full
 //    reductions). Reductions at the block's level are split across its
 //    threads, combined with warp shuffles and shared memory
 //    (graphopt_block_reduce in graphopt_cuda.h); the row's elements are then
-//    computed by a block-stride loop.
+//    computed by a block-stride loop;
+//  - split: a long reduction into too few outputs to fill the GPU is summed
+//    in ranges by a partials kernel and folded by a second one (Split).
 // Pointwise f32 kernels whose inputs and outputs all have the output's shape
 // also get a float4 variant (16-byte loads and stores); the launcher picks it
 // when every pointer is 16-byte aligned. Each kernel gets an extern "C" host
-// launcher taking a stream, so the runtime (and the CPU emulation harness)
-// call kernels like C functions.
+// launcher taking a stream and returning the launches' CUDA error, so the
+// runtime (and the CPU emulation harness) call kernels like C functions.
 //
 //===----------------------------------------------------------------------===//
 #include "csrc/codegen/KernelBody.h"
