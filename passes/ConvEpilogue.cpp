@@ -38,13 +38,10 @@ constexpr llvm::StringLiteral kChannelsLast =
 constexpr llvm::StringLiteral kPointwise =
     "graphopt::convolution_pointwise_channels_last.default";
 
-RankedTensorType like(Value v, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType())
-                                          .getElementType());
-}
-
 /// The chain of one convolution, as the call will compute it.
 struct Epilogue {
+  /// The per-channel ops (add, sub, mul, div) with their per-channel operand.
+  SmallVector<std::pair<Operation *, Value>> affine;
   Value residual; // full size, or null
   bool relu = false;
   SmallVector<Operation *> ops; // the chain, in order
@@ -72,20 +69,20 @@ public:
     int64_t column[] = {1, 1, 1, s.empty() ? 1 : s.back()};
     if (s == ArrayRef<int64_t>(column))
       return v;
-    return ReshapeOp::create(b, loc, like(v, column), v);
+    return ReshapeOp::create(b, loc, withShape(v.getType(), column), v);
   }
 
   template <typename OpTy> Value binary(Value lhs, Value rhs) {
     int64_t n = std::max(shapeOf(lhs).back(), shapeOf(rhs).back());
     int64_t column[] = {1, 1, 1, n};
-    return OpTy::create(b, loc, like(lhs, column), lhs, rhs);
+    return OpTy::create(b, loc, withShape(lhs.getType(), column), lhs, rhs);
   }
 
   /// The filter scale as the weight's [Cout, 1, 1, 1] broadcast operand.
   Value weightScale(Value scale) {
     int64_t n = shapeOf(scale).back();
     int64_t shape[] = {n, 1, 1, 1};
-    return ReshapeOp::create(b, loc, like(scale, shape), scale);
+    return ReshapeOp::create(b, loc, withShape(scale.getType(), shape), scale);
   }
 
   /// The shift as a [C] bias (broadcast when it is one value for all).
@@ -93,10 +90,10 @@ public:
     int64_t c[] = {channels};
     if (shapeOf(shift).back() == 1) {
       int64_t one[] = {1};
-      Value flat = ReshapeOp::create(b, loc, like(shift, one), shift);
-      return BroadcastOp::create(b, loc, like(shift, c), flat);
+      Value flat = ReshapeOp::create(b, loc, withShape(shift.getType(), one), shift);
+      return BroadcastOp::create(b, loc, withShape(shift.getType(), c), flat);
     }
-    return ReshapeOp::create(b, loc, like(shift, c), shift);
+    return ReshapeOp::create(b, loc, withShape(shift.getType(), c), shift);
   }
 
   OpBuilder &b;
@@ -127,7 +124,9 @@ std::optional<Epilogue> matchEpilogue(ExternOp conv) {
         break;
       if (!perChannel && !residual)
         break;
-      if (!perChannel && isa<AddOp>(user))
+      if (perChannel)
+        e.affine.push_back({user, other});
+      else
         e.residual = other;
     } else {
       break;
@@ -144,8 +143,7 @@ struct GraphOptConvEpilogue
     : graphopt::impl::GraphOptConvEpilogueBase<GraphOptConvEpilogue> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    auto kernels = func->getAttrOfType<StringAttr>(kKernelsAttr);
-    if (kernels && kernels.getValue() != "cpp")
+    if (kernelsRunOnCuda(func))
       return;
     SmallVector<ExternOp> convs;
     func.walk([&](ExternOp op) {
@@ -181,15 +179,7 @@ struct GraphOptConvEpilogue
     Value scale, shift;
     if (hasBias)
       shift = eb.perChannel(conv.getInputs()[2]);
-    Value cur = y;
-    for (Operation *op : e->ops) {
-      if (isa<ReluOp>(op))
-        break;
-      Value lhs = op->getOperand(0), rhs = op->getOperand(1);
-      Value other = lhs == cur ? rhs : lhs;
-      cur = op->getResult(0);
-      if (other == e->residual)
-        continue;
+    for (auto [op, other] : e->affine) {
       Value c = eb.perChannel(other);
       if (isa<AddOp>(op)) {
         shift = shift ? eb.binary<AddOp>(shift, c) : c;
@@ -204,7 +194,7 @@ struct GraphOptConvEpilogue
         if (!scale) {
           auto one = ConstantOp::create(
               b, conv.getLoc(),
-              DenseElementsAttr::get(like(c, {}), ArrayRef<float>{1.0f}));
+              DenseElementsAttr::get(withShape(c.getType(), {}), ArrayRef<float>{1.0f}));
           scale = eb.binary<DivOp>(eb.perChannel(one), c);
         } else {
           scale = eb.binary<DivOp>(scale, c);

@@ -49,11 +49,6 @@ constexpr llvm::StringLiteral kChannelsLastBackward =
 /// reads (saved activations): their layout is graphopt's to choose.
 constexpr llvm::StringLiteral kSavedResultsAttr = "graphopt.saved_results";
 
-RankedTensorType withShape(Type t, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape,
-                               cast<RankedTensorType>(t).getElementType());
-}
-
 SmallVector<int64_t> permuted(ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
   SmallVector<int64_t> r;
   for (int64_t p : perm)
@@ -454,10 +449,7 @@ private:
 /// NHWC data with one block per channel over strided rows: on an H100,
 /// resnet_train's NHWC graphs took 161 ms against 7.5 ms NCHW, their
 /// BatchNorm sums 3-16 ms each.
-bool trainsChannelsLast(func::FuncOp func) {
-  auto kernels = func->getAttrOfType<StringAttr>(kKernelsAttr);
-  return !kernels || kernels.getValue() != "cuda";
-}
+bool trainsChannelsLast(func::FuncOp func) { return !kernelsRunOnCuda(func); }
 
 /// The rewrites of this pass, applied to `func` until nothing changes.
 LogicalResult propagate(func::FuncOp func) {

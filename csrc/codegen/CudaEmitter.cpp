@@ -219,7 +219,7 @@ private:
     scopes.emplace_back();
     Index outIdx = delinearize("o", domain, domain.size(), "i");
     if (split.columns)
-      line("#pragma unroll 4");
+      line(reductionLoopPragma(r, accs.front()));
     if (failed(accumulateRange(
             joint, outIdx, accs,
             split.columns ? llvm::formatv("lo + threadIdx.x / {0}", kLanes).str()
@@ -250,10 +250,7 @@ private:
       }
     } else {
       for (const std::string &acc : accs)
-        line(llvm::formatv("{0} = graphopt_block_reduce({0}, ({1})({2}), {3}());",
-                           acc, r.accTy, r.init,
-                           r.isSum ? "graphopt_sum" : "graphopt_max")
-                 .str());
+        blockReduce(r, acc);
       line("if (threadIdx.x == 0) {");
       ++depth;
     }
@@ -452,6 +449,13 @@ private:
     return success();
   }
 
+  /// Combines each thread's `acc` across the block (every thread gets it).
+  void blockReduce(const ReduceInfo &r, const std::string &acc) {
+    line(llvm::formatv("{0} = graphopt_block_reduce({0}, ({1})({2}), {3}());", acc,
+                       r.accTy, r.init, r.isSum ? "graphopt_sum" : "graphopt_max")
+             .str());
+  }
+
   // A fully unrolled loop of loads keeps them all in flight, and in
   // registers: ptxas spills on loops of a few dozen iterations.
   std::string reductionLoopPragma(const ReduceInfo &,
@@ -471,10 +475,7 @@ private:
     if (failed(accumulateRange({op}, outIdx, {acc}, "threadIdx.x",
                                std::to_string(reducedCount(r)), "blockDim.x")))
       return failure();
-    line(llvm::formatv("{0} = graphopt_block_reduce({0}, ({1})({2}), {3}());", acc,
-                       r.accTy, r.init,
-                       r.isSum ? "graphopt_sum" : "graphopt_max")
-             .str());
+    blockReduce(r, acc);
     cooperative = true;
     return fresh(elemOf(r.input), "(" + r.cty + ")" + acc);
   }

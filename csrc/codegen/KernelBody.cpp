@@ -2,6 +2,8 @@
 #include "csrc/codegen/KernelBody.h"
 #include "csrc/costmodel/CostModel.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -594,25 +596,16 @@ SmallVector<Operation *> KernelBodyPrinter::jointReductions(Operation *op) {
         q.isSum == r.isSum && q.accTy == r.accTy && q.cty == r.cty)
       joint.push_back(&o);
   }
-  auto reads = [](Operation *user, Operation *def) {
-    SmallVector<Operation *> stack{user};
-    llvm::SmallPtrSet<Operation *, 16> seen;
-    while (!stack.empty()) {
-      Operation *o = stack.pop_back_val();
-      for (Value v : o->getOperands())
-        if (Operation *d = v.getDefiningOp()) {
-          if (d == def)
-            return true;
-          if (seen.insert(d).second)
-            stack.push_back(d);
-        }
-    }
-    return false;
-  };
-  if (llvm::any_of(joint, [&](Operation *a) {
-        return llvm::any_of(joint, [&](Operation *b) { return a != b && reads(a, b); });
-      }))
-    return {op};
+  // None may compute from another: each one's backward slice (within the
+  // kernel body) must hold none of the others.
+  BackwardSliceOptions inBody;
+  inBody.omitBlockArguments = true;
+  for (Operation *a : joint) {
+    llvm::SetVector<Operation *> slice;
+    if (failed(getBackwardSlice(a, &slice, inBody)) ||
+        llvm::any_of(joint, [&](Operation *b) { return slice.contains(b); }))
+      return {op};
+  }
   return joint;
 }
 

@@ -33,6 +33,16 @@ inline llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
   return llvm::cast<mlir::RankedTensorType>(v.getType()).getShape();
 }
 
+/// A ranked tensor type of `t`'s element type and `shape`.
+inline mlir::RankedTensorType withShape(mlir::Type t, llvm::ArrayRef<int64_t> shape) {
+  return mlir::RankedTensorType::get(
+      shape, llvm::cast<mlir::RankedTensorType>(t).getElementType());
+}
+
+/// Whether function `func`'s kernels run on CUDA (its kKernelsAttr, which the
+/// importer sets; functions without it run their kernels on the CPU).
+bool kernelsRunOnCuda(mlir::Operation *func);
+
 /// True for ops with the Elementwise trait.
 inline bool isElementwise(mlir::Operation *op) {
   return op->hasTrait<OpTrait::Elementwise>();

@@ -139,6 +139,11 @@ bool graphopt::isColumnShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) 
          llvm::all_of(shape.drop_back(), [](int64_t d) { return d == 1; });
 }
 
+bool graphopt::kernelsRunOnCuda(Operation *func) {
+  auto kernels = func->getAttrOfType<StringAttr>(kKernelsAttr);
+  return kernels && kernels.getValue() == "cuda";
+}
+
 std::optional<llvm::json::Array> graphopt::externPositionalArgs(ExternOp op) {
   llvm::Expected<llvm::json::Value> payload = llvm::json::parse(op.getArgs());
   if (!payload) {

@@ -79,6 +79,17 @@ def _kernel_call_seconds() -> float:
     return _best_seconds(lambda: probe(x.data_ptr(), y.data_ptr(), x.numel()), 7, inner=200)
 
 
+def copy_bandwidth(seconds=None) -> float:
+    """Copy bandwidth in bytes read + written per second: 64 MiB of f32 copied
+    into 64 MiB, far beyond the caches. `seconds(fn)` times a callable (by
+    default the best of 7 runs)."""
+    import torch
+    src = torch.rand(16 << 20)
+    dst = torch.empty_like(src)
+    seconds = seconds or (lambda fn: _best_seconds(fn, 7))
+    return 2 * src.numel() * src.element_size() / seconds(lambda: dst.copy_(src))
+
+
 def calibrate_host_cpu() -> dict:
     """Measures this machine in about a second: copy bandwidth, GEMM FLOP/s
     (f32, bf16), the vector-math FLOP/s of graphopt's own kernels (exp over a
@@ -89,8 +100,7 @@ def calibrate_host_cpu() -> dict:
     import torch
 
     n = 16 << 20  # 64 MiB of f32: far beyond the caches
-    src, dst = torch.rand(n), torch.empty(n)
-    copy_s = _best_seconds(lambda: dst.copy_(src), 7)
+    dst = torch.empty(n)
     matmul = {}
     for name, dtype, size in (("f32", torch.float32, 1024), ("bf16", torch.bfloat16, 1024)):
         a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
@@ -123,7 +133,7 @@ def calibrate_host_cpu() -> dict:
         "matmul_flops": matmul,
         "convolution_efficiency": conv,
         "vector_flops": 8 * small.numel() / exp_s,
-        "memory_bandwidth": 2 * src.numel() * 4 / copy_s,
+        "memory_bandwidth": copy_bandwidth(),
         "launch_overhead_s": launch_s,
         "kernel_call_s": _kernel_call_seconds(),
         "fresh_alloc_bandwidth": n * 4 / max(fresh_s - fill_s, 1e-9),

@@ -13,6 +13,7 @@ import time
 
 import torch
 
+from . import cost
 from .backend import GraphStats
 
 
@@ -45,14 +46,11 @@ def paired(eager, compiled, warmup: int = 1, repeats: int = 20) -> dict:
 
 
 def copy_bandwidth(repeat: int = 10) -> float:
-    """This moment's copy bandwidth in bytes read + written per second: the
-    median of `repeat` copies of 64 MiB into 64 MiB (what host-cpu's
-    calibration measures, as a median instead of a best). Kernels are judged
-    against copies timed beside them: this machine's bandwidth drifts by 2x
-    from one minute to the next."""
-    src = torch.rand(16 << 20)
-    dst = torch.empty_like(src)
-    return 2 * src.numel() * src.element_size() / _median_seconds(lambda: dst.copy_(src), repeat)
+    """This moment's copy bandwidth: host-cpu's calibration copy, as the
+    median of `repeat` runs instead of the best. Kernels are judged against
+    copies timed beside them: this machine's bandwidth drifts by 2x from one
+    minute to the next."""
+    return cost.copy_bandwidth(lambda fn: _median_seconds(fn, repeat))
 
 
 def measure_graph(stats: GraphStats, repeat: int = 20, copy_probe: bool = False) -> dict:
