@@ -51,6 +51,13 @@ private:
 
   static constexpr int64_t kLanes = 16;
   static constexpr int64_t kSumBlock = 256;
+  // Column reductions: the widest strip of one reduction's accumulators, the
+  // most accumulators of a kernel's strips, and the most bytes of partial
+  // strips its row ranges leave on the stack for the serial fold.
+  static constexpr int64_t kMaxStrip = 4096;
+  static constexpr int64_t kNarrowStrip = 256;
+  static constexpr int64_t kStripElems = 8192;
+  static constexpr int64_t kRangeBytes = 256 << 10;
   // Fewer rows per block than this and the partials cost more than they save.
   static constexpr int64_t kMinSumBlock = 4;
 
@@ -86,13 +93,17 @@ private:
   }
 
   /// Opens a loop over blocks of kSumBlock along a reduced dim of length `n`
-  /// when it is longer, and returns the bounds of one block.
-  std::pair<std::string, std::string> openSumBlock(int64_t n, int &opened) {
+  /// when it is longer, and returns the bounds of one block. `blocks`, if
+  /// set: a range of the blocks (expressions of multiples of kSumBlock).
+  std::pair<std::string, std::string>
+  openSumBlock(int64_t n, int &opened,
+               std::optional<std::pair<std::string, std::string>> blocks = {}) {
     if (n <= kSumBlock)
       return {"0", std::to_string(n)};
     std::string block = "r" + std::to_string(counter++);
-    line(llvm::formatv("for (int64_t {0} = 0; {0} < {1}; {0} += {2}) {{", block,
-                       n, kSumBlock)
+    line(llvm::formatv("for (int64_t {0} = {3}; {0} < {4}; {0} += {2}) {{",
+                       block, n, kSumBlock, blocks ? blocks->first : "0",
+                       blocks ? blocks->second : std::to_string(n))
              .str());
     ++depth;
     ++opened;
@@ -411,7 +422,6 @@ private:
   /// LayerNorm's bias and weight gradients) adds into strips of its own in
   /// the same loops, so an input they share is read once.
   LogicalResult emitColumnReduction(Operation *op) {
-    static constexpr int64_t kStrip = 256;
     ReduceInfo r = reduceInfo(op);
     SmallVector<Operation *> joint = jointReductions(op);
     auto strips = [&](StringRef prefix, size_t k) {
@@ -420,8 +430,6 @@ private:
     ArrayRef<int64_t> inShape = shapeOf(r.input);
     ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
     int64_t inner = inShape.back();
-    int64_t strip = std::min(kStrip, inner);
-    int64_t stripCount = (inner + strip - 1) / strip;
     int64_t outer = 1;
     for (int64_t d = 0; d + 1 < (int64_t)outShape.size(); ++d)
       outer *= outShape[d];
@@ -434,17 +442,36 @@ private:
     // one feeding a double, leaving a branch on the data's sign.
     int64_t n = inShape[r.dims.back()];
     bool blocked = r.isSum && r.accTy != r.cty && n >= kMinSumBlock;
-    // Few strips (a per-channel sum of NHWC data is one strip of C columns)
-    // would leave threads idle: the outermost reduced dim is split into row
-    // ranges, each folded into a partial strip, and a serial pass folds the
-    // partials in range order (the same result for any thread count).
-    int64_t units = outer * stripCount, ranges = 1;
+    // Few strips (a bias gradient or a per-channel sum of NHWC data is one
+    // strip) would leave threads idle: the outermost reduced dim is split
+    // into row ranges, each folded into a partial strip, and a serial pass
+    // folds the partials in range order (the same result for any thread
+    // count). When that dim is the one summed in float blocks, a range is
+    // whole blocks, so a block's float partial is the same either way.
     int64_t first = r.dims.front();
-    if (units < kMinParallelRows && work >= kParallelWork &&
-        !(blocked && r.dims.size() == 1)) {
+    bool blockRanges = blocked && r.dims.size() == 1 && n > kSumBlock;
+    int64_t splittable = blockRanges ? (n + kSumBlock - 1) / kSumBlock
+                         : blocked && r.dims.size() == 1 ? 1
+                                                         : inShape[first];
+    // A strip spans a whole row where the accumulators fit (kStripElems
+    // per kernel, ~96 KB of float partials and double sums), so a thread
+    // streams its rows: strips of 256 columns of a 768-column row read
+    // 1 KB runs at half the bandwidth of whole rows. Longer rows are cut
+    // into equal strips; so are rows that cannot be split into ranges,
+    // into kNarrowStrip columns, for the threads.
+    int64_t cap = std::max<int64_t>(
+        kLanes, std::min<int64_t>(kMaxStrip, kStripElems / (int64_t)joint.size()) /
+                    kLanes * kLanes);
+    if (splittable == 1 && outer < kMinParallelRows && work >= kParallelWork)
+      cap = std::min(cap, kNarrowStrip);
+    int64_t stripCount = (inner + cap - 1) / cap;
+    int64_t strip = std::min(
+        inner, ((inner + stripCount - 1) / stripCount + kLanes - 1) / kLanes * kLanes);
+    int64_t units = outer * stripCount, ranges = 1;
+    if (units < kMinParallelRows && work >= kParallelWork) {
       int64_t bytes = units * strip * 8 * (int64_t)joint.size();
-      ranges = std::clamp<int64_t>((64 << 10) / bytes, 1,
-                                   std::min<int64_t>(inShape[first], 16));
+      ranges = std::clamp<int64_t>(kRangeBytes / bytes, 1,
+                                   std::min<int64_t>(splittable, 16));
     }
     auto openUnit = [&](const std::string &u) {
       line(llvm::formatv("const int64_t o = {0} / {1};", u, stripCount).str());
@@ -467,8 +494,17 @@ private:
     line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", units * ranges)
              .str());
     ++depth;
-    std::optional<std::pair<std::string, std::string>> rows;
-    if (ranges > 1) {
+    std::optional<std::pair<std::string, std::string>> rows, blockRows;
+    if (ranges > 1 && blockRanges) {
+      openUnit(llvm::formatv("(b / {0})", ranges).str());
+      int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
+      blockRows = {
+          llvm::formatv("b % {0} * {1} / {0} * {2}", ranges, blocks, kSumBlock).str(),
+          llvm::formatv("((b % {0} + 1) * {1} / {0} * {2} < {3} ? (b % {0} + 1) * "
+                        "{1} / {0} * {2} : {3})",
+                        ranges, blocks, kSumBlock, n)
+              .str()};
+    } else if (ranges > 1) {
       openUnit(llvm::formatv("(b / {0})", ranges).str());
       rows = {llvm::formatv("b % {0} * {1} / {0}", ranges, inShape[first]).str(),
               llvm::formatv("(b % {0} + 1) * {1} / {0}", ranges, inShape[first])
@@ -493,7 +529,7 @@ private:
     Index inIdx = openReductionLoops(r, outIdx, "", opened,
                                      /*leave=*/blocked ? 1 : 0, rows);
     if (blocked) {
-      auto [lo, hi] = openSumBlock(n, opened);
+      auto [lo, hi] = openSumBlock(n, opened, blockRows);
       for (size_t k = 0; k < joint.size(); ++k) {
         line(r.cty + " " + strips("part", k) + "[" + std::to_string(strip) + "];");
         line("for (int64_t j = 0; j < cn; ++j) " + strips("part", k) + "[j] = 0;");

@@ -221,15 +221,19 @@ func.func @channel_sum(%x: tensor<4x16x8x8xf32>) -> tensor<1x16x1x1xf32> {
 
 // -----
 
-// A column reduction (bias gradient): strips of 256 accumulators along the
-// kept innermost dim, rows walked in order, every load unit-stride. The f32
-// sum adds blocks of 256 rows in float partials, the blocks in double.
+// A column reduction (bias gradient): a strip of accumulators along the kept
+// innermost dim, as wide as the row (up to 4096), rows walked in order, every
+// load unit-stride, each thread streaming whole rows. The f32 sum adds blocks
+// of 256 rows in float partials, the blocks in double. One strip would leave
+// threads idle: the rows are split into ranges of whole blocks (8 here), each
+// summed into a partial strip, folded serially in range order.
 // CHECK-LABEL: void graphopt_column_sum_k0
-// CHECK: #pragma omp parallel for
-// CHECK-NEXT: for (int64_t b = 0; b < 16; ++b) {
-// CHECK: double acc[256];
-// CHECK: for (int64_t [[B:r[0-9]+]] = 0; [[B]] < 2048; [[B]] += 256) {
-// CHECK-NEXT: float part[256];
+// CHECK-NEXT: double ranges[8][4096];
+// CHECK-NEXT: #pragma omp parallel for
+// CHECK-NEXT: for (int64_t b = 0; b < 8; ++b) {
+// CHECK: double acc[4096];
+// CHECK: for (int64_t [[B:r[0-9]+]] = b % 8 * 8 / 8 * 256; [[B]] < ((b % 8 + 1) * 8 / 8 * 256 < 2048 ? (b % 8 + 1) * 8 / 8 * 256 : 2048); [[B]] += 256) {
+// CHECK-NEXT: float part[4096];
 // CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) part[j] = 0;
 // CHECK-NEXT: for (int64_t [[R:r[0-9]+]] = [[B]]; [[R]] < ([[B]] + 256 < 2048 ? [[B]] + 256 : 2048); ++[[R]]) {
 // CHECK-NEXT: #pragma omp simd
@@ -237,6 +241,10 @@ func.func @channel_sum(%x: tensor<4x16x8x8xf32>) -> tensor<1x16x1x1xf32> {
 // CHECK-NEXT: in0[[[R]] * 4096 + (c0 + j)]
 // CHECK-NEXT: part[j] += 
 // CHECK: for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];
+// CHECK: for (int64_t j = 0; j < cn; ++j) ranges[b][j] = acc[j];
+// CHECK: for (int64_t s = 0; s < 8; ++s)
+// CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) {
+// CHECK-NEXT: acc[j] += ranges[u * 8 + s][j];
 // CHECK: for (int64_t j = 0; j < cn; ++j) {
 // CHECK-NEXT: const float [[S:t[0-9]+]] = (float)acc[j];
 // CHECK-NEXT: out0[o * 4096 + c0 + j] = [[S]];
@@ -255,10 +263,12 @@ func.func @column_sum(%g: tensor<2048x4096xf32>) -> tensor<4096xf32> {
 // merged by graphopt-fuse-siblings) add into strips of their own in the
 // same loops: dy is loaded once per element for both.
 // CHECK-LABEL: void graphopt_two_column_sums_k0
-// CHECK: double acc[256];
-// CHECK: double acc_1[256];
-// CHECK: float part[256];
-// CHECK: float part_1[256];
+// CHECK-NEXT: double ranges[4][768];
+// CHECK-NEXT: double ranges_1[4][768];
+// CHECK: double acc[768];
+// CHECK: double acc_1[768];
+// CHECK: float part[768];
+// CHECK: float part_1[768];
 // CHECK: #pragma omp simd
 // CHECK-NEXT: for (int64_t j = 0; j < cn; ++j) {
 // CHECK-NEXT: const float [[G:t[0-9]+]] = in0[{{.*}}];
@@ -316,11 +326,53 @@ func.func @channel_sums(%dy: tensor<4x16x32x32xf32>, %x: tensor<4x16x32x32xf32>,
 
 // -----
 
+// Rows longer than a strip are cut into equal strips (6144 columns of two
+// joint sums: two strips of 3072), and strips that fill the threads need no
+// row ranges.
+// CHECK-LABEL: void graphopt_wide_column_sums_k0
+// CHECK-NOT: ranges
+// CHECK: for (int64_t b = 0; b < 128; ++b) {
+// CHECK-NEXT: const int64_t o = b / 2;
+// CHECK-NEXT: const int64_t c0 = b % 2 * 3072;
+// CHECK: double acc[3072];
+// CHECK: double acc_1[3072];
+func.func @wide_column_sums(%dy: tensor<64x512x6144xf32>, %x: tensor<64x512x6144xf32>) -> (tensor<64x6144xf32>, tensor<64x6144xf32>) {
+  %0:2 = graphopt.kernel (%dy, %x) : (tensor<64x512x6144xf32>, tensor<64x512x6144xf32>) -> (tensor<64x6144xf32>, tensor<64x6144xf32>) {
+  ^bb0(%g: tensor<64x512x6144xf32>, %a: tensor<64x512x6144xf32>):
+    %b = graphopt.reduce_sum %g [1] : tensor<64x512x6144xf32> to tensor<64x6144xf32>
+    %p = graphopt.mul %g, %a : (tensor<64x512x6144xf32>, tensor<64x512x6144xf32>) -> tensor<64x512x6144xf32>
+    %w = graphopt.reduce_sum %p [1] : tensor<64x512x6144xf32> to tensor<64x6144xf32>
+    graphopt.yield %b, %w : tensor<64x6144xf32>, tensor<64x6144xf32>
+  }
+  return %0#0, %0#1 : tensor<64x6144xf32>, tensor<64x6144xf32>
+}
+
+// -----
+
+// Left alone: a float-blocked column sum of one block of rows is not split
+// into ranges (a range inside a block would change its float partial); its
+// row is cut into strips of 256 columns instead, one per thread's share.
+// CHECK-LABEL: void graphopt_short_column_sum_k0
+// CHECK-NOT: ranges
+// CHECK: for (int64_t b = 0; b < 8; ++b) {
+// CHECK: float part[256];
+func.func @short_column_sum(%g: tensor<200x2048xf32>) -> tensor<2048xf32> {
+  %0 = graphopt.kernel (%g) : (tensor<200x2048xf32>) -> tensor<2048xf32> {
+  ^bb0(%a: tensor<200x2048xf32>):
+    %s = graphopt.reduce_sum %a [0] : tensor<200x2048xf32> to tensor<2048xf32>
+    graphopt.yield %s : tensor<2048xf32>
+  }
+  return %0 : tensor<2048xf32>
+}
+
+// -----
+
 // A column sum with a pointwise epilogue (a mean, then a scale read from
 // memory): the strip's sums are final after the row loop, and the epilogue
 // runs on each of them there, writing both outputs.
 // CHECK-LABEL: void graphopt_column_mean_k0
 // CHECK: for (int64_t j = 0; j < cn; ++j) acc[j] += part[j];
+// CHECK: acc[j] += ranges[u * 8 + s][j];
 // CHECK: for (int64_t j = 0; j < cn; ++j) {
 // CHECK-NEXT: const float [[S:t[0-9]+]] = (float)acc[j];
 // CHECK-NEXT: const float [[M:t[0-9]+]] = [[S]] * (float)4.8828125000000000e-04;
