@@ -406,13 +406,31 @@ private:
     return perm;
   }
 
+  /// Whether `use` is the operand of a return that lists it among the
+  /// function's saved results (a forward graph's activations for its
+  /// backward graph, which takes any strides: see graphopt-layout's doc).
+  static bool isSavedResult(OpOperand &use) {
+    auto ret = dyn_cast<func::ReturnOp>(use.getOwner());
+    if (!ret)
+      return false;
+    auto saved = ret->getParentOfType<func::FuncOp>()->getAttrOfType<DenseI64ArrayAttr>(
+        kSavedResultsAttr);
+    return saved && llvm::is_contained(saved.asArrayRef(),
+                                       (int64_t)use.getOperandNumber());
+  }
+
   static LogicalResult fold(OpOperand &operand, PatternRewriter &rw) {
     Value v = operand.get();
     auto reshape = v.getDefiningOp<ReshapeOp>();
     Value copied = reshape ? reshape.getInput() : v;
     auto copy = copied.getDefiningOp<CastOp>();
+    // Its other uses may be saved results: they leave as the transposed
+    // view too (the backward graph's bmm reads k^T saved that way).
     if (!copy || copy.getType() != copy.getInput().getType() ||
-        !copy->hasOneUse() || (reshape && !reshape->hasOneUse()))
+        (reshape && !copy->hasOneUse()) ||
+        llvm::any_of(v.getUses(), [&](OpOperand &use) {
+          return &use != &operand && !isSavedResult(use);
+        }))
       return failure();
     auto transpose = copy.getInput().getDefiningOp<PermuteOp>();
     ArrayRef<int64_t> from = shapeOf(copied), to = shapeOf(v);
@@ -433,7 +451,7 @@ private:
     }
     Value t = PermuteOp::create(rw, transpose.getLoc(), v.getType(), c,
                                 swapLastTwo(to.size()));
-    rw.modifyOpInPlace(operand.getOwner(), [&] { operand.set(t); });
+    rw.replaceAllUsesWith(v, t);
     if (reshape)
       rw.eraseOp(reshape);
     rw.eraseOp(copy);
@@ -500,7 +518,9 @@ struct GraphOptLayout : graphopt::impl::GraphOptLayoutBase<GraphOptLayout> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     RewritePatternSet transposes(func.getContext());
-    transposes.add<TransposeIntoMatmulOperand>(func.getContext());
+    // ComposePermutes: a backward graph's transpose of a saved k^T, which
+    // arrives as the transposed view of k, cancels with the import's.
+    transposes.add<TransposeIntoMatmulOperand, ComposePermutes>(func.getContext());
     if (failed(applyPatternsGreedily(func, std::move(transposes))))
       return signalPassFailure();
     // Decide on a copy first: a graph that returns activations the caller

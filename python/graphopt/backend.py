@@ -256,34 +256,57 @@ def _saved_outputs(gm: torch.fx.GraphModule, kind: str) -> frozenset:
     return frozenset(range(len(outputs) if isinstance(outputs, (list, tuple)) else 1)[saved])
 
 
-def _channels_last_inputs(example_inputs) -> frozenset:
-    """Inputs with channels-last strides: a backward graph's saved activations
-    that its forward graph returned NHWC (AOTAutograd gives the backward
-    compiler example inputs with the strides the forward reported)."""
-    return frozenset(
-        i for i, t in enumerate(example_inputs)
-        if isinstance(t, torch.Tensor) and t.dim() == 4 and not t.is_contiguous()
-        and t.is_contiguous(memory_format=torch.channels_last))
+def _memory_order(t: torch.Tensor) -> tuple | None:
+    """The dims of a dense, non-contiguous tensor in memory order, outermost
+    first (t.permute(order) is contiguous), or None."""
+    if t.dim() < 2 or t.is_contiguous():
+        return None
+    order = tuple(sorted(range(t.dim()), key=lambda d: -t.stride(d)))  # stable: ties keep order
+    return order if t.permute(order).is_contiguous() else None
+
+
+def _permuted_inputs(example_inputs) -> dict:
+    """Inputs laid out as a contiguous tensor with its dims permuted: a
+    backward graph's saved activations that its forward graph returned as
+    views (NHWC activations as NCHW views, attention's k^T as the transposed
+    view of a copy of k; AOTAutograd gives the backward compiler example
+    inputs with the strides the forward reported), or a user's transposed
+    input. {placeholder index: memory order}."""
+    permuted = {}
+    for i, t in enumerate(example_inputs):
+        order = _memory_order(t) if isinstance(t, torch.Tensor) else None
+        if order is not None:
+            permuted[i] = order
+    return permuted
 
 
 def _report_output_strides(plan: dict, mapping: list) -> None:
-    """Tells AOTAutograd the strides of the outputs that leave as NCHW views
-    of NHWC memory (graphopt-layout's saved activations): it gives them to
-    the backward compiler's example inputs. Other outputs keep their traced
+    """Tells AOTAutograd the strides of the outputs that leave as permuted
+    views of memory the graph wrote (graphopt-layout's saved activations:
+    NHWC as NCHW views, k^T as a transposed view): it gives them to the
+    backward compiler's example inputs. Other outputs keep their traced
     strides (None)."""
     context = torch._guards.TracingContext.try_get()
     if context is None or context.output_strides is None:
         return
     producers = {o: step for step in plan["steps"] for o in step["outputs"]}
+
+    def dense(value) -> bool:  # contiguous memory the graph wrote
+        step = producers.get(value)
+        return step is not None and (
+            step["kind"] == "kernel"
+            or (step["kind"] == "extern" and step["callee"].startswith("graphopt::convolution"))
+            or (step["kind"] == "reshape" and dense(step["inputs"][0])))
+
     strides, known = [], False
     for m in mapping:
         step = producers.get(plan["outputs"][m]) if not isinstance(m, tuple) else None
-        source = producers.get(step["inputs"][0]) if step is not None and step["inputs"] else None
-        dense = source is not None and (source["kind"] == "kernel" or (
-            source["kind"] == "extern" and source["callee"].startswith("graphopt::convolution")))
-        if dense and step["kind"] == "permute" and step["perm"] == [0, 3, 1, 2]:
-            n, c, h, w = plan["values"][plan["outputs"][m]]["shape"]
-            strides.append((c * h * w, 1, w * c, c))
+        if step is not None and step["kind"] == "permute" and dense(step["inputs"][0]):
+            source = plan["values"][step["inputs"][0]]["shape"]
+            contiguous = [1] * len(source)
+            for d in range(len(source) - 2, -1, -1):
+                contiguous[d] = contiguous[d + 1] * source[d + 1]
+            strides.append(tuple(contiguous[p] for p in step["perm"]))
             known = True
         else:
             strides.append(None)
@@ -295,14 +318,14 @@ def compile_fx_graph(gm: torch.fx.GraphModule, example_inputs, *, kind: str, opt
     """AOTAutograd's fw/bw compiler: returns a boxed callable."""
     if _is_symbolic(gm):
         return make_boxed_func(ShapeSpecializedGraph(gm, kind, options))
-    return _compile_static(gm, kind, options, nhwc_inputs=_channels_last_inputs(example_inputs),
+    return _compile_static(gm, kind, options, permuted_inputs=_permuted_inputs(example_inputs),
                            saved_outputs=_saved_outputs(gm, kind))
 
 
 def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options, *,
-                    nhwc_inputs=frozenset(), saved_outputs=frozenset()):
+                    permuted_inputs=None, saved_outputs=frozenset()):
     """Compiles a graph with static shapes; returns a boxed callable (one
-    argument, the list of inputs, which it empties). nhwc_inputs and
+    argument, the list of inputs, which it empties). permuted_inputs and
     saved_outputs: see import_graph."""
     name = f"{kind}_{next(_COUNTER)}"
     start = time.perf_counter()
@@ -310,7 +333,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
     try:
         targets = [_target_json(t) for t in options.targets]
         kernels, device = _kernel_kind(gm, options)
-        imported = import_graph(gm, name, nhwc_inputs=nhwc_inputs, saved_outputs=saved_outputs,
+        imported = import_graph(gm, name, permuted_inputs=permuted_inputs or {}, saved_outputs=saved_outputs,
                                 kernels="cpp" if kernels == "cpp" else "cuda")
         artifact = compiler_process.compile(imported.mlir, capture_passes=options.dump_dir is not None,
                                             targets=targets)
@@ -363,7 +386,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
 
     mapping = imported.outputs  # FX outputs -> results, or ("const", value)
     positions = imported.arg_positions  # FX inputs that are MLIR arguments
-    nhwc_args = imported.nhwc_args  # arguments taken as [N, H, W, C]
+    permuted_args = imported.permuted_args  # arguments taken in memory order
 
     def run(args: list):
         # AOTAutograd's boxed convention: run takes over the argument list and
@@ -373,8 +396,8 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
         clones = [a.clone() if isinstance(a, torch.Tensor) else a for a in args] if verify else None
         inputs = [args[i] for i in positions]
         args.clear()
-        for k in nhwc_args:  # a view: contiguous when the input is channels-last
-            inputs[k] = inputs[k].permute(0, 2, 3, 1)
+        for k, order in permuted_args:  # a view: contiguous when laid out as compiled
+            inputs[k] = inputs[k].permute(order)
         if options.profile and stats.runtime is None:
             stats.runtime = (compiled, [a.detach().clone() for a in inputs])
         with torch.no_grad():

@@ -72,9 +72,10 @@ class ImportedGraph:
     outputs: list
     lifted_constants: list = field(default_factory=list)  # tensors appended to the inputs
     arg_positions: list = field(default_factory=list)  # FX placeholders that are func arguments
-    # Func arguments that are the [N, H, W, C] memory of a channels-last NCHW
-    # input: the caller passes input.permute(0, 2, 3, 1).
-    nhwc_args: list = field(default_factory=list)
+    # (argument, order): func arguments that are a permuted input's memory
+    # (a channels-last NCHW input as [N, H, W, C]): the caller passes
+    # input.permute(order).
+    permuted_args: list = field(default_factory=list)
     num_aten_ops: int = 0
     intermediate_bytes: int = 0
     extern_ops: list = field(default_factory=list)
@@ -95,11 +96,11 @@ class _Printer:
 
 class Importer:
     def __init__(self, gm: torch.fx.GraphModule, name: str = "graph",
-                 nhwc_inputs: frozenset = frozenset(), saved_outputs: frozenset = frozenset(),
+                 permuted_inputs: dict | None = None, saved_outputs: frozenset = frozenset(),
                  kernels: str | None = None):
         self.gm = gm
         self.name = name
-        self.nhwc_inputs = nhwc_inputs
+        self.permuted_inputs = permuted_inputs or {}
         self.saved_outputs = saved_outputs
         self.kernels = kernels
         self.p = _Printer()
@@ -212,7 +213,7 @@ class Importer:
 
     # ---- the graph ------------------------------------------------------------------
     def run(self) -> ImportedGraph:
-        args, positions, nhwc_args, saved = [], [], [], []
+        args, positions, permuted_args, saved = [], [], [], []
         lifted = []
         placeholder_index = -1
         num_aten, inter_bytes, externs = 0, 0, []
@@ -233,15 +234,17 @@ class Importer:
                 if not isinstance(val, torch.Tensor):
                     raise Unsupported(f"graph input {node.name} is not a tensor ({type(val).__name__})")
                 shape = _static_shape(val)
-                nhwc = placeholder_index in self.nhwc_inputs and len(shape) == 4
-                if nhwc:
-                    nhwc_args.append(len(args))
-                    shape = (shape[0], shape[2], shape[3], shape[1])
+                order = self.permuted_inputs.get(placeholder_index)
+                if order is not None and len(order) == len(shape):
+                    permuted_args.append((len(args), tuple(order)))
+                    shape = tuple(shape[d] for d in order)
+                else:
+                    order = None
                 v = V(f"%arg{len(args)}", shape, val.dtype)
                 mlir_dtype(v.dtype)
                 args.append(v)
                 positions.append(placeholder_index)
-                self.env[node] = self.permute(v, (0, 3, 1, 2)) if nhwc else v
+                self.env[node] = self.permute(v, tuple(order.index(d) for d in range(len(order)))) if order else v
             elif node.op == "get_attr":
                 t = getattr(self.gm, node.target)
                 if not isinstance(t, torch.Tensor):
@@ -302,7 +305,7 @@ class Importer:
             "",
         ])
         return ImportedGraph(mlir=text, name=self.name, outputs=mapping, lifted_constants=lifted,
-                             arg_positions=positions, nhwc_args=nhwc_args, num_aten_ops=num_aten,
+                             arg_positions=positions, permuted_args=permuted_args, num_aten_ops=num_aten,
                              intermediate_bytes=inter_bytes, extern_ops=externs)
 
     # ---- lowering -------------------------------------------------------------------
@@ -423,13 +426,15 @@ def _promote(a, b) -> torch.dtype:
 
 
 def import_graph(gm: torch.fx.GraphModule, name: str = "graph", *,
-                 nhwc_inputs=frozenset(), saved_outputs=frozenset(),
+                 permuted_inputs=None, saved_outputs=frozenset(),
                  kernels: str | None = None) -> ImportedGraph:
     """Imports an AOTAutograd FX graph; raises Unsupported for graphs it cannot express.
 
-    nhwc_inputs: placeholder indices of 4-D inputs that arrive channels-last
-    (a training forward graph's saved activations, as graphopt left them):
-    they become [N, H, W, C] arguments. saved_outputs: output indices that
+    permuted_inputs: {placeholder index: memory order} for inputs that
+    arrive as permuted views of contiguous memory (a training forward
+    graph's saved activations, as graphopt left them: NHWC as NCHW views):
+    they become arguments of the memory's shape ([N, H, W, C]), permuted
+    back by a graphopt.permute. saved_outputs: output indices that
     only the backward graph reads (graphopt.saved_results). kernels: "cpp"
     or "cuda", where the graph's kernels will run (graphopt.kernels)."""
-    return Importer(gm, name, frozenset(nhwc_inputs), frozenset(saved_outputs), kernels).run()
+    return Importer(gm, name, dict(permuted_inputs or {}), frozenset(saved_outputs), kernels).run()

@@ -357,6 +357,45 @@ def test_attention_head_split_reads_the_projection_in_place():
     assert all(ops == ["slice", "permute", "cast"] for ops in slicing), graph.kernel_ops
 
 
+def test_attention_training_saves_k_transposed_as_a_view(tmp_path):
+    """Training attention: k^T, made contiguous for q @ k^T, is also saved for
+    the backward graph. The forward copies k along its rows like q and v and
+    returns k^T as a transposed view of that copy; the backward graph takes
+    that memory as an argument of k's shape (graphopt reports the view's
+    strides to AOTAutograd), and no kernel copies k across its rows. The
+    gradients match eager's."""
+    b, t, d, h = 2, 16, 32, 4
+    torch.manual_seed(0)
+    proj = nn.Linear(d, 3 * d)
+
+    def attention(x):
+        q, k, v = proj(x).split(d, dim=-1)
+        q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in (q, k, v))
+        return (torch.softmax(q @ k.transpose(-2, -1), -1) @ v).sum()
+
+    x = torch.randn(b, t, d, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_()
+    compiled = torch.compile(attention, backend="graphopt",
+                             options={"strict": True, "dump_dir": str(tmp_path)})
+    out = compiled(x2)
+    out.backward()
+    ref = attention(x)
+    grads = torch.autograd.grad(ref, [x, *proj.parameters()])
+    torch.testing.assert_close(out, ref, **TOL)
+    torch.testing.assert_close(x2.grad, grads[0], **TOL)
+    for p, g in zip(proj.parameters(), grads[1:]):
+        torch.testing.assert_close(p.grad, g, **TOL)
+    forward = next(g for g in graphopt.compiled_graphs() if g.name.startswith("forward"))
+    slicing = [ops for ops in forward.kernel_ops if ops[0] == "slice"]
+    assert len(slicing) == 3 and all(ops == ["slice", "permute", "cast"] for ops in slicing), \
+        forward.kernel_ops
+    backward = next(tmp_path.glob("backward_*"))
+    signature = (backward / "imported.mlir").read_text().splitlines()[1]
+    heads = b * h
+    assert f"tensor<{heads}x{t}x{d // h}xf32>" in signature
+    assert f"tensor<{heads}x{d // h}x{t}xf32>" not in signature, signature
+
+
 def test_repeated_layers_share_kernel_functions(tmp_path):
     """Four identical blocks (a model's repeated layers): their kernels have
     the same code, so the library holds one function per distinct kernel

@@ -134,7 +134,7 @@ def test_nhwc_argument_given_an_nchw_tensor_is_still_correct():
     dy, x, w = torch.randn(2, 8, 6, 6), torch.randn(2, 8, 6, 6), torch.randn(8, 8, 3, 3)
     gm = make_fx(grads)(dy, x, w)
     run = backend._compile_static(gm, "backward", config.Options.from_user({"strict": True}),
-                                  nhwc_inputs=frozenset({1}))
+                                  permuted_inputs={1: (0, 2, 3, 1)})
     steps = [n for k, n in _steps(graphopt.compiled_graphs()[-1]) if k == "extern"]
     assert steps == ["graphopt::convolution_backward_channels_last.default"]
     expected = grads(dy, x, w)

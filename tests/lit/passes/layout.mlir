@@ -285,6 +285,59 @@ func.func @transposed_bmm_operand(%q: tensor<48x256x64xf32>, %qkv: tensor<4x256x
 
 // -----
 
+// In a training forward graph the flattened copy of k^T is also a saved
+// result (graphopt.saved_results): it leaves as the same transposed view,
+// so the backward graph's bmm reads it too and nothing copies k across
+// its rows. A user-visible result (position 0) would be left alone.
+// CHECK-LABEL: func.func @transposed_bmm_operand_saved
+// CHECK: %[[C:.+]] = graphopt.cast %{{.+}} : tensor<4x12x256x64xf32> to tensor<4x12x256x64xf32>
+// CHECK-NEXT: %[[R:.+]] = graphopt.reshape %[[C]] : tensor<4x12x256x64xf32> to tensor<48x256x64xf32>
+// CHECK-NEXT: %[[T:.+]] = graphopt.permute %[[R]] [0, 2, 1] : tensor<48x256x64xf32> to tensor<48x64x256xf32>
+// CHECK-NEXT: %[[S:.+]] = graphopt.bmm %arg0, %[[T]]
+// CHECK-NEXT: return %[[S]], %[[T]]
+// CHECK-NOT: [0, 1, 3, 2]
+func.func @transposed_bmm_operand_saved(%q: tensor<48x256x64xf32>, %qkv: tensor<4x256x36x64xf32>) -> (tensor<48x256x256xf32>, tensor<48x64x256xf32>) attributes {graphopt.saved_results = array<i64: 1>} {
+  %s = graphopt.slice %qkv [0, 0, 12, 0] : tensor<4x256x36x64xf32> to tensor<4x256x12x64xf32>
+  %k = graphopt.permute %s [0, 2, 1, 3] : tensor<4x256x12x64xf32> to tensor<4x12x256x64xf32>
+  %t = graphopt.permute %k [0, 1, 3, 2] : tensor<4x12x256x64xf32> to tensor<4x12x64x256xf32>
+  %c = graphopt.cast %t : tensor<4x12x64x256xf32> to tensor<4x12x64x256xf32>
+  %r = graphopt.reshape %c : tensor<4x12x64x256xf32> to tensor<48x64x256xf32>
+  %0 = graphopt.bmm %q, %r : (tensor<48x256x64xf32>, tensor<48x64x256xf32>) -> tensor<48x256x256xf32>
+  return %0, %r : tensor<48x256x256xf32>, tensor<48x64x256xf32>
+}
+
+// -----
+
+// The backward graph imports the saved k^T (a transposed view of k's copy)
+// as k's memory, permuted back; its own transpose of k^T for the bmm then
+// cancels with that permute, and the bmm reads the argument itself.
+// CHECK-LABEL: func.func @saved_transpose_cancels
+// CHECK-NOT: graphopt.permute
+// CHECK: graphopt.bmm %arg1, %arg0
+func.func @saved_transpose_cancels(%k: tensor<48x256x64xf32>, %ds: tensor<48x256x256xf32>) -> tensor<48x256x64xf32> {
+  %kt = graphopt.permute %k [0, 2, 1] : tensor<48x256x64xf32> to tensor<48x64x256xf32>
+  %t = graphopt.permute %kt [0, 2, 1] : tensor<48x64x256xf32> to tensor<48x256x64xf32>
+  %0 = graphopt.bmm %ds, %t : (tensor<48x256x256xf32>, tensor<48x256x64xf32>) -> tensor<48x256x64xf32>
+  return %0 : tensor<48x256x64xf32>
+}
+
+// -----
+
+// Left alone: the flattened copy is also a result the caller reads (not a
+// saved one): it must keep eager's contiguous layout, so the copy is made.
+// CHECK-LABEL: func.func @transposed_operand_returned
+// CHECK: graphopt.cast %{{.+}} : tensor<4x12x64x256xf32> to tensor<4x12x64x256xf32>
+// CHECK-NOT: graphopt.permute %{{.*}} [0, 2, 1] :
+func.func @transposed_operand_returned(%q: tensor<48x256x64xf32>, %k: tensor<4x12x256x64xf32>) -> (tensor<48x256x256xf32>, tensor<48x64x256xf32>) attributes {graphopt.saved_results = array<i64: 0>} {
+  %t = graphopt.permute %k [0, 1, 3, 2] : tensor<4x12x256x64xf32> to tensor<4x12x64x256xf32>
+  %c = graphopt.cast %t : tensor<4x12x64x256xf32> to tensor<4x12x64x256xf32>
+  %r = graphopt.reshape %c : tensor<4x12x64x256xf32> to tensor<48x64x256xf32>
+  %0 = graphopt.bmm %q, %r : (tensor<48x256x64xf32>, tensor<48x64x256xf32>) -> tensor<48x256x256xf32>
+  return %0, %r : tensor<48x256x256xf32>, tensor<48x64x256xf32>
+}
+
+// -----
+
 // A 2-D matmul's lhs and addmm's rhs: the same without a reshape, and
 // without a copy, since the arguments are contiguous tensors already.
 // CHECK-LABEL: func.func @transposed_matmul_operands
