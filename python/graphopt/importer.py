@@ -220,6 +220,10 @@ class Importer:
         # A run of consecutive nodes from one eager op is one group (seq_nr
         # alone does not tell two ops apart under no_grad).
         previous, group = None, 0
+        # An input the graph updates (aten.copy_ into it) is written in place
+        # by the kernel computing its value: it keeps its own layout.
+        updated = {n.args[0] for n in self.gm.graph.nodes
+                   if n.op == "call_function" and n.target is torch.ops.aten.copy_.default}
         for node in self.gm.graph.nodes:
             eager_op = _eager_op(node)
             if eager_op is not None and eager_op != previous:
@@ -234,7 +238,7 @@ class Importer:
                 if not isinstance(val, torch.Tensor):
                     raise Unsupported(f"graph input {node.name} is not a tensor ({type(val).__name__})")
                 shape = _static_shape(val)
-                order = self.permuted_inputs.get(placeholder_index)
+                order = None if node in updated else self.permuted_inputs.get(placeholder_index)
                 if order is not None and len(order) == len(shape):
                     permuted_args.append((len(args), tuple(order)))
                     shape = tuple(shape[d] for d in order)
