@@ -52,7 +52,12 @@ def GraphOptLayout : Pass<"graphopt-layout", "mlir::func::FuncOp"> {
     dims, as attention's `k.transpose(-2, -1)` before bmm) becomes the
     transposed view of a copy of the untransposed tensor, and of the tensor
     itself when it is not a view: the GEMM reads a transposed operand at no
-    cost, and the copy streams along rows instead of striding.
+    cost, and the copy streams along rows instead of striding. The copy's
+    other uses may be saved results (a training forward graph saves k^T for
+    its backward): those leave as the same transposed view, and the backward
+    graph imports the memory in its own order (k's shape) and permutes it
+    back, where that permute cancels with its own transpose of k^T. Chains
+    of permutes compose on every graph.
 
     Before:
     ```mlir
