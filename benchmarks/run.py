@@ -261,6 +261,10 @@ def main() -> None:
     load0 = os.getloadavg()
     print(f"machine: {machine()}; load average {load0[0]:.2f}")
     rows, raw = [], {}
+    missing = [k for k in INFERENCE if not available(k)]
+    if missing:  # a table without a peer would overstate graphopt's lead
+        print(f"warning: {', '.join(missing)} not installed: left out of the table "
+              "(`make bench` installs onnxruntime and onnxscript)", file=sys.stderr)
     for name in args.workloads.split(","):
         w = BY_NAME[name]
         kinds = [k for k in (TRAINING if w.training else INFERENCE) if available(k)]
