@@ -494,21 +494,23 @@ private:
     line(llvm::formatv("for (int64_t b = 0; b < {0}; ++b) {{", units * ranges)
              .str());
     ++depth;
+    // This range of `count` rows (or blocks of `scale` rows, the last one
+    // cut at `limit`), b % ranges of ranges.
+    auto range = [&](int64_t count, int64_t scale, int64_t limit) {
+      std::string times = scale == 1 ? "" : " * " + std::to_string(scale);
+      std::string lo = llvm::formatv("b % {0} * {1} / {0}{2}", ranges, count, times);
+      std::string hi = llvm::formatv("(b % {0} + 1) * {1} / {0}{2}", ranges, count, times);
+      if (scale != 1)
+        hi = llvm::formatv("({0} < {1} ? {0} : {1})", hi, limit);
+      return std::make_pair(lo, hi);
+    };
     std::optional<std::pair<std::string, std::string>> rows, blockRows;
-    if (ranges > 1 && blockRanges) {
+    if (ranges > 1) {
       openUnit(llvm::formatv("(b / {0})", ranges).str());
-      int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
-      blockRows = {
-          llvm::formatv("b % {0} * {1} / {0} * {2}", ranges, blocks, kSumBlock).str(),
-          llvm::formatv("((b % {0} + 1) * {1} / {0} * {2} < {3} ? (b % {0} + 1) * "
-                        "{1} / {0} * {2} : {3})",
-                        ranges, blocks, kSumBlock, n)
-              .str()};
-    } else if (ranges > 1) {
-      openUnit(llvm::formatv("(b / {0})", ranges).str());
-      rows = {llvm::formatv("b % {0} * {1} / {0}", ranges, inShape[first]).str(),
-              llvm::formatv("(b % {0} + 1) * {1} / {0}", ranges, inShape[first])
-                  .str()};
+      if (blockRanges)
+        blockRows = range((n + kSumBlock - 1) / kSumBlock, kSumBlock, n);
+      else
+        rows = range(inShape[first], 1, inShape[first]);
     } else {
       openUnit("b");
     }

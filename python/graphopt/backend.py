@@ -19,6 +19,7 @@ import torch
 from torch._decomp import _core_aten_decompositions_post_autograd, get_decompositions
 from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.aot_autograd import make_boxed_func
+from torch._prims_common import make_contiguous_strides_for
 from torch._subclasses.fake_tensor import unset_fake_temporarily
 
 from . import compiler_process, config
@@ -302,10 +303,7 @@ def _report_output_strides(plan: dict, mapping: list) -> None:
     for m in mapping:
         step = producers.get(plan["outputs"][m]) if not isinstance(m, tuple) else None
         if step is not None and step["kind"] == "permute" and dense(step["inputs"][0]):
-            source = plan["values"][step["inputs"][0]]["shape"]
-            contiguous = [1] * len(source)
-            for d in range(len(source) - 2, -1, -1):
-                contiguous[d] = contiguous[d + 1] * source[d + 1]
+            contiguous = make_contiguous_strides_for(plan["values"][step["inputs"][0]]["shape"])
             strides.append(tuple(contiguous[p] for p in step["perm"]))
             known = True
         else:
@@ -333,7 +331,7 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
     try:
         targets = [_target_json(t) for t in options.targets]
         kernels, device = _kernel_kind(gm, options)
-        imported = import_graph(gm, name, permuted_inputs=permuted_inputs or {}, saved_outputs=saved_outputs,
+        imported = import_graph(gm, name, permuted_inputs=permuted_inputs, saved_outputs=saved_outputs,
                                 kernels="cpp" if kernels == "cpp" else "cuda")
         artifact = compiler_process.compile(imported.mlir, capture_passes=options.dump_dir is not None,
                                             targets=targets)

@@ -95,12 +95,11 @@ class _Printer:
 
 
 class Importer:
-    def __init__(self, gm: torch.fx.GraphModule, name: str = "graph",
-                 permuted_inputs: dict | None = None, saved_outputs: frozenset = frozenset(),
-                 kernels: str | None = None):
+    def __init__(self, gm: torch.fx.GraphModule, name: str, permuted_inputs: dict,
+                 saved_outputs: frozenset, kernels: str | None):
         self.gm = gm
         self.name = name
-        self.permuted_inputs = permuted_inputs or {}
+        self.permuted_inputs = permuted_inputs
         self.saved_outputs = saved_outputs
         self.kernels = kernels
         self.p = _Printer()
