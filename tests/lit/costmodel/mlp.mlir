@@ -9,17 +9,17 @@
 // EAGER-NEXT: cost on h100-sxm (67.0 TFLOP/s f32 matmul, 67.0 TFLOP/s vector, 3.4 TB/s)
 // EAGER-NEXT: step  kernel
 // EAGER-NEXT: 0  addmm 33.7 M 1.4 MB 24.40 compute 4.503
-// EAGER-NEXT: 1  erf 1.6 M 524.3 KB 3.00 memory
+// EAGER-NEXT: 1  erf 917.5 K 524.3 KB 1.75 memory
 // EAGER-NEXT: 2  mul 65.5 K 786.4 KB 0.08 memory
 // EAGER-NEXT: 3  relu 65.5 K 524.3 KB 0.12 memory
-// EAGER-NEXT: total: 4 launches, 35.4 MFLOP, 3.2 MB, 17.051 us, MFU 3.1%
+// EAGER-NEXT: total: 4 launches, 34.7 MFLOP, 3.2 MB, 17.051 us, MFU 3.0%
 
 // Fused, erf*x and relu are one kernel that reads h once and writes once.
 // FUSED-LABEL: // @mlp
 // FUSED-NEXT: cost on a100-sxm-80gb
 // FUSED-NEXT: step  kernel
 // FUSED-NEXT: 0  addmm 33.7 M 1.4 MB 24.40 compute
-// FUSED-NEXT: 1  graphopt_mlp_k0 1.7 M 524.3 KB 3.25 memory
+// FUSED-NEXT: 1  graphopt_mlp_k0 1.0 M 524.3 KB 2.00 memory
 // FUSED-NEXT: total: 2 launches
 
 // BAD: error: graphopt-cost: unknown target 'tpu9'; built-in targets are h100-sxm, a100-sxm-80gb, or pass a path to a target .json file

@@ -85,26 +85,39 @@ GRAPHOPT_INLINE float exp2i(int32_t n) {
   return f;
 }
 
-/// e^x: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite), e^r by its Taylor
-/// series to r^7, scaled by 2^n in two halves so results down to the
-/// smallest subnormal and up to overflow come out right.
+/// e^r for x = n ln2 + r with |r| <= ln2/2 (Cody-Waite): the Taylor series
+/// to r^7; `n` is x / ln2 rounded to the nearest integer.
+GRAPHOPT_INLINE float exp_reduced(float x, float *n) {
+  // Round to nearest by adding and subtracting 1.5 * 2^23 (floor and
+  // nearbyint do not vectorize without -ffast-math).
+  *n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = GRAPHOPT_FMA(*n, -0.693359375f, x);
+  r = GRAPHOPT_FMA(*n, 2.12194440e-4f, r);
+  return poly(r, 1.0f, 1.0f, 0.5f, 1.66666667e-1f, 4.16666667e-2f,
+                 8.33333333e-3f, 1.38888889e-3f, 1.98412698e-4f);
+}
+
+/// e^x, scaled by 2^n in two halves so results down to the smallest
+/// subnormal and up to overflow come out right.
 GRAPHOPT_INLINE float exp(float x) {
   // Below -104 (and -inf, and NaN) the result is 0 (or the NaN): those
   // lanes compute e^0 instead, because computing a subnormal there would
   // take the CPU's slow path (masked attention scores are -inf).
   bool tiny = !(x > -104.0f);
-  float xc = tiny ? 0.0f : (x < 89.0f ? x : 89.0f);
-  // Round to nearest by adding and subtracting 1.5 * 2^23 (floor and
-  // nearbyint do not vectorize without -ffast-math).
-  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = GRAPHOPT_FMA(n, -0.693359375f, xc);
-  r = GRAPHOPT_FMA(n, 2.12194440e-4f, r);
-  float p = poly(r, 1.0f, 1.0f, 0.5f, 1.66666667e-1f, 4.16666667e-2f,
-                    8.33333333e-3f, 1.38888889e-3f, 1.98412698e-4f);
+  float n, p = exp_reduced(tiny ? 0.0f : (x < 89.0f ? x : 89.0f), &n);
   int32_t ni = (int32_t)n;
   int32_t half = ni >> 1;
   float result = tiny ? 0.0f : p * exp2i(half) * exp2i(ni - half);
   return x != x ? x : result;
+}
+
+/// e^x for finite x in [-87, 88], where the result is a normal float: the
+/// same value as exp(x) with one scaling and no special cases, for callers
+/// that bound the argument themselves (erf, tanh). In a GELU those checks
+/// took as long as the polynomials.
+GRAPHOPT_INLINE float exp_normal(float x) {
+  float n, p = exp_reduced(x, &n);
+  return p * exp2i((int32_t)n);
 }
 
 /// ln(x): x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln2 + ln(1 + f)
@@ -154,7 +167,7 @@ GRAPHOPT_INLINE float erf(float x) {
                     -1.065889301e-01f, 2.350954354e-02f, -3.172428905e-03f,
                     3.113028626e-05f, 8.110050292e-05f, -1.472971282e-05f,
                     9.194767165e-07f);
-  float big = __builtin_copysignf(1.0f - graphopt_math::exp(q), x);
+  float big = __builtin_copysignf(1.0f - exp_normal(q), x);  // q in [-17, 0.0002]
   float result = a < 0.921875f ? small : big;
   return x != x ? x : result;
 }
@@ -168,7 +181,7 @@ GRAPHOPT_INLINE float tanh(float x) {
                     2.184816298e-02f, -8.745990191e-03f, 3.220871262e-03f,
                     -7.987962387e-04f);
   float small = GRAPHOPT_FMA(x * s, p, x);
-  float e = graphopt_math::exp(2.0f * (a < 20.0f ? a : 20.0f));
+  float e = exp_normal(2.0f * (a < 20.0f ? a : 20.0f));
   float big = __builtin_copysignf(1.0f - 2.0f / (e + 1.0f), x);
   float result = a < 0.625f ? small : big;
   return x != x ? x : result;
