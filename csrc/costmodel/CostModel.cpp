@@ -154,23 +154,22 @@ std::string dtypeOf(Value v) {
   return dtypeName(cast<RankedTensorType>(v.getType()).getElementType());
 }
 
-/// A convolution's layout (its peak is the target's for that layout), or
-/// empty for other ops.
-StringRef convolutionLayout(Operation *op) {
+/// The convolution `op` is, if it is one: its peak is the target's for its
+/// layout and direction.
+std::optional<Convolution> convolutionOf(Operation *op) {
   auto e = dyn_cast<ExternOp>(op);
-  std::optional<Convolution> conv = e ? convolutionOf(e) : std::nullopt;
-  return conv ? conv->layout : StringRef();
+  return e ? convolutionOf(e) : std::nullopt;
 }
 
-/// Predicted time of a step from its FLOPs and bytes. `layout`: a
-/// convolution's, whose peak is the target's for that layout.
+/// Predicted time of a step from its FLOPs and bytes. `conv`: the
+/// convolution the step is, whose peak is the target's for it.
 void predict(StepCost &s, const Target &t, bool contraction, StringRef dtype,
-             StringRef layout = "") {
+             std::optional<Convolution> conv = std::nullopt) {
   if (!s.launches)
     return;
-  double peak = !contraction     ? t.vectorFlops
-                : layout.empty() ? t.matmulPeak(dtype)
-                                 : t.convolutionPeak(layout, dtype);
+  double peak = !contraction ? t.vectorFlops
+                : !conv      ? t.matmulPeak(dtype)
+                             : t.convolutionPeak(conv->layout, conv->backward, dtype);
   double compute = s.flops / peak, memory = s.bytes() / t.memoryBandwidth;
   s.computeBound = compute > memory;
   s.roofS = std::max(compute, memory);
@@ -248,7 +247,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
   std::string d = op->getNumResults() ? dtypeOf(op->getResult(0)) : "f32";
   if (contraction)
     dtype = d;
-  predict(s, t, contraction, dtype, convolutionLayout(op));
+  predict(s, t, contraction, dtype, convolutionOf(op));
   return s;
 }
 

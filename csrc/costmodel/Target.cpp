@@ -16,8 +16,13 @@ double Target::matmulPeak(StringRef dtype) const {
   return it != matmulFlops.end() ? it->second : vectorFlops;
 }
 
-double Target::convolutionPeak(StringRef layout, StringRef dtype) const {
-  auto it = convolutionEfficiency.find(layout.str());
+double Target::convolutionPeak(StringRef layout, bool backward,
+                               StringRef dtype) const {
+  auto it = convolutionEfficiency.end();
+  if (backward)
+    it = convolutionEfficiency.find((layout + "_backward").str());
+  if (it == convolutionEfficiency.end())
+    it = convolutionEfficiency.find(layout.str());
   return matmulPeak(dtype) *
          (it != convolutionEfficiency.end() ? it->second : 1.0);
 }
@@ -76,10 +81,13 @@ Expected<Target> graphopt::parseTarget(StringRef json) {
   if (const llvm::json::Object *conv = o->getObject("convolution_efficiency")) {
     for (const auto &[layout, value] : *conv) {
       std::optional<double> v = value.getAsNumber();
-      if ((layout != "nchw" && layout != "nhwc") || !v || !(*v > 0))
+      StringRef base = layout;
+      base.consume_back("_backward");
+      if ((base != "nchw" && base != "nhwc") || !v || !(*v > 0))
         return fieldError(t.name, "convolution_efficiency." + layout.str(),
                           "must be a positive fraction of the matmul peak, "
-                          "for layout nchw or nhwc");
+                          "for layout nchw or nhwc (forward) or nchw_backward "
+                          "or nhwc_backward");
       t.convolutionEfficiency[layout.str()] = *v;
     }
   }

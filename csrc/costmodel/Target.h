@@ -34,14 +34,19 @@ struct Target {
   double freshAllocBandwidth = 0;
   double freshAllocThreshold = 32 << 20; // bytes; smaller buffers are reused
   /// A 2-D convolution's throughput as a fraction of the matmul peak, by
-  /// layout ("nchw", "nhwc"); 1 where absent. mkldnn on a CPU computes NHWC
-  /// convolutions about twice as fast as NCHW ones.
+  /// layout ("nchw", "nhwc") and for the backward by layout
+  /// ("nchw_backward", "nhwc_backward"; the forward's where absent); 1
+  /// where neither is given. mkldnn on a CPU computes NHWC forward
+  /// convolutions about twice as fast as NCHW ones; on an AVX2 CPU its NHWC
+  /// weight gradient is slower than its NCHW one.
   std::map<std::string, double> convolutionEfficiency;
 
   /// Matmul peak for an element type name (f32, bf16, ...); f32's if absent.
   double matmulPeak(llvm::StringRef dtype) const;
-  /// A convolution's peak in a layout ("nchw" or "nhwc").
-  double convolutionPeak(llvm::StringRef layout, llvm::StringRef dtype) const;
+  /// A convolution's peak in a layout ("nchw" or "nhwc"), forward or
+  /// backward.
+  double convolutionPeak(llvm::StringRef layout, bool backward,
+                         llvm::StringRef dtype) const;
 };
 
 /// Parses and validates a target; the error names the missing or bad field.

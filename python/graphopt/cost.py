@@ -96,18 +96,26 @@ def calibrate_host_cpu() -> dict:
     cache-resident array, priced in the cost model's FLOPs per exp), the
     per-op launch overhead of eager PyTorch, the least time of a graphopt
     kernel call, the first-touch rate of freshly allocated large buffers,
-    and the throughput of a convolution in each layout."""
+    and the throughput of a convolution and of its backward in each
+    layout."""
     import torch
 
     n = 16 << 20  # 64 MiB of f32: far beyond the caches
     dst = torch.empty(n)
     matmul = {}
-    for name, dtype, size in (("f32", torch.float32, 1024), ("bf16", torch.bfloat16, 1024)):
-        a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
-        matmul[name] = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
+    for name, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+        # A CPU without bf16 instructions (AVX2) multiplies bf16 at about
+        # 1 GFLOP/s: 256^3 shows it in milliseconds, where 1024^3 took 15 s.
+        for size in (256, 1024):
+            a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
+            matmul[name] = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
+            if matmul[name] < 20e9:
+                break
     # A 3x3, 64 -> 64 channel convolution in each layout, against the f32
     # matmul: mkldnn's NCHW convolutions here reach about half of what its
     # NHWC ones do.
+    # Its backward (input and weight gradients, twice the FLOPs) apart: on
+    # an AVX2 CPU mkldnn's NHWC weight gradient runs at half its NCHW one.
     x, w = torch.rand(8, 64, 32, 32), torch.rand(64, 64, 3, 3)
     conv_flops = 2 * x.numel() * 64 * 9
     conv = {}
@@ -115,6 +123,10 @@ def calibrate_host_cpu() -> dict:
         xl, wl = x.contiguous(memory_format=fmt), w.contiguous(memory_format=fmt)
         rate = conv_flops / _best_seconds(lambda: torch.conv2d(xl, wl, padding=1), 5)
         conv[layout] = rate / matmul["f32"]
+        backward = lambda: torch.ops.aten.convolution_backward(  # noqa: E731
+            xl, xl, wl, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, False])
+        rate = 2 * conv_flops / _best_seconds(backward, 3)
+        conv[f"{layout}_backward"] = rate / matmul["f32"]
     probe = _vector_probe()
     small = torch.rand(256 << 10) * 10 - 5  # 1 MiB: stays in L2
     out = torch.empty_like(small)
@@ -151,7 +163,7 @@ def host_cpu_target(refresh: bool = False) -> dict:
         cached = json.loads(path.read_text())
         # A file written by an older graphopt may lack a figure: measure again.
         if (cached.get("threads") == torch.get_num_threads() and not refresh
-                and "convolution_efficiency" in cached):
+                and "nhwc_backward" in cached.get("convolution_efficiency", {})):
             return cached
     except (OSError, ValueError):
         pass

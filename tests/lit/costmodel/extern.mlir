@@ -17,13 +17,16 @@
 // CHECK-NEXT: 4 graphopt::convolution_bac... 14.2 M 724.4 KB 19.54 compute
 
 // A target with convolution_efficiency (host-cpu measures it; here NCHW at
-// half the 100 GFLOP/s matmul peak, NHWC at 0.9 of it) prices ATen's NCHW
-// convolutions and graphopt-layout's NHWC ones at their own rates:
-// 7.08 MFLOP / 50 GFLOP/s = 141.6 us, / 90 GFLOP/s = 78.6 us.
+// half the 100 GFLOP/s matmul peak, NHWC at 0.9 of it, the NHWC backward at
+// 0.4) prices ATen's NCHW convolutions and graphopt-layout's NHWC ones at
+// their own rates: 7.08 MFLOP / 50 GFLOP/s = 141.6 us, / 90 GFLOP/s = 78.6
+// us. The NCHW backward has no rate of its own and takes the forward's
+// (14.2 MFLOP / 50 GFLOP/s); the NHWC backward takes its own, 14.2 MFLOP /
+// 40 GFLOP/s = 353.9 us.
 // LAYOUT: 0 aten::convolution.default 7.1 M 624.3 KB 11.34 compute 141.558
 // LAYOUT-NEXT: 1 aten::convolution_backwar... 14.2 M 724.4 KB 19.54 compute 283.116
 // LAYOUT: 3 graphopt::convolution_cha... 7.1 M 624.3 KB 11.34 compute 78.643
-// LAYOUT-NEXT: 4 graphopt::convolution_bac... 14.2 M 724.4 KB 19.54 compute 157.286
+// LAYOUT-NEXT: 4 graphopt::convolution_bac... 14.2 M 724.4 KB 19.54 compute 353.894
 func.func @conv(%x: tensor<8x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %g: tensor<8x16x32x32xf32>, %s: tensor<1024xf32>, %xl: tensor<8x32x32x3xf32>, %gl: tensor<8x32x32x16xf32>) -> (tensor<8x16x32x32xf32>, tensor<8x3x32x32xf32>, tensor<16x3x3x3xf32>, tensor<1024xf32>, tensor<8x32x32x16xf32>, tensor<8x32x32x3xf32>, tensor<16x3x3x3xf32>) {
   %y = graphopt.extern "aten::convolution.default"(%x, %w) {args = "{}"} : (tensor<8x3x32x32xf32>, tensor<16x3x3x3xf32>) -> tensor<8x16x32x32xf32>
   %gi, %gw = graphopt.extern "aten::convolution_backward.default"(%g, %x, %w) {args = "{}"} : (tensor<8x16x32x32xf32>, tensor<8x3x32x32xf32>, tensor<16x3x3x3xf32>) -> (tensor<8x3x32x32xf32>, tensor<16x3x3x3xf32>)
