@@ -275,86 +275,12 @@ bool KernelBodyPrinter::onRow(const Index &idx) const {
 }
 
 void KernelBodyPrinter::planRowStash(const Index &rowIdx) {
-  static constexpr int64_t kMaxBytes = 64 << 10; // stays in L1/L2
   rowPrefix.assign(rowIdx.begin(), rowIdx.end() - 1);
-  if (domain.empty() || domain.back() <= 1)
-    return;
-  // The passes over a row: each row reduction's input, then the outputs.
-  SmallVector<SmallVector<Value>> passes;
-  for (Operation &op : body().without_terminator())
-    if (isRowReduction(&op, domain))
-      passes.push_back({op.getOperand(0)});
-  if (passes.empty())
-    return;
-  passes.emplace_back();
-  for (Value v : yield().getValues())
-    if (!isRowValue(v))
-      passes.back().push_back(v);
-
-  // The per-element cost of all passes if `stashed` are stashed: a pass
-  // computes what it reaches from its roots, down to loads (block
-  // arguments, values an earlier pass stashed), row values (computed
-  // before the row) and reductions; a stashed value it computes first it
-  // also stores.
-  auto cost = [&](const llvm::DenseSet<Value> &stashed) {
-    llvm::DenseSet<Value> written;
-    double total = 0;
-    for (ArrayRef<Value> pass : passes) {
-      llvm::DenseSet<Value> seen, writtenHere;
-      SmallVector<Value> work(pass);
-      while (!work.empty()) {
-        Value v = work.pop_back_val();
-        if (!seen.insert(v).second)
-          continue;
-        Operation *op = v.getDefiningOp();
-        if (!op || written.contains(v)) {
-          total += 1; // a load
-          continue;
-        }
-        if (isRowValue(v))
-          continue;
-        total += flopsPerElement(op);
-        if (stashed.contains(v)) {
-          total += 1; // the store
-          writtenHere.insert(v);
-        }
-        if (!isa<ReduceSumOp, ReduceMaxOp>(op))
-          for (Value in : op->getOperands())
-            work.push_back(in);
-      }
-      written.insert(writtenHere.begin(), writtenHere.end());
-    }
-    return total;
-  };
-
-  // Greedily from the last value back: a value is stashed when that makes
-  // the passes cheaper, given what is stashed after it.
-  llvm::DenseSet<Value> chosen;
-  double best = cost(chosen);
-  int64_t slotBytes = domain.back() * 8;
-  int64_t bytes = 0;
-  SmallVector<Operation *> ops;
-  for (Operation &op : body().without_terminator())
-    ops.push_back(&op);
-  for (Operation *op : llvm::reverse(ops)) {
-    if (op->getNumResults() != 1 || flopsPerElement(op) == 0 ||
-        isa<ReduceSumOp, ReduceMaxOp>(op) ||
-        shapeOf(op->getResult(0)) != ArrayRef<int64_t>(domain) ||
-        bytes + slotBytes > kMaxBytes)
+  llvm::DenseSet<Value> chosen = rowStash(body(), domain);
+  for (Operation &op : body().without_terminator()) {
+    if (op.getNumResults() != 1 || !chosen.contains(op.getResult(0)))
       continue;
-    chosen.insert(op->getResult(0));
-    double c = cost(chosen);
-    if (c < best) {
-      best = c;
-      bytes += slotBytes;
-    } else {
-      chosen.erase(op->getResult(0));
-    }
-  }
-  for (Operation *op : ops) {
-    if (op->getNumResults() != 1 || !chosen.contains(op->getResult(0)))
-      continue;
-    Value v = op->getResult(0);
+    Value v = op.getResult(0);
     std::string array = "s" + std::to_string(counter++);
     line(llvm::formatv("alignas(64) {0} {1}[{2}];", *cTypeOf(elemOf(v)), array,
                        domain.back())

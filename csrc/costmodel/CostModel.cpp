@@ -117,12 +117,17 @@ std::string shortName(Operation *op) { return op->getName().stripDialect().str()
 /// FLOPs a kernel executes. The emitters compute a pointwise kernel's row
 /// reductions (softmax, layer norm) one after another before the row's
 /// outputs, and each phase re-evaluates the pointwise ops it needs, reusing
-/// only the row values of earlier phases: softmax evaluates exp twice. So
-/// the ops a phase needs count once per phase that needs them.
-double kernelFlops(KernelOp kernel) {
+/// the row values of earlier phases and, on a CPU (`stashRows`), the
+/// full-size values they stashed (rowStash); elsewhere softmax evaluates
+/// exp twice. So the ops a phase needs count once per phase that computes
+/// them.
+double kernelFlops(KernelOp kernel, bool stashRows) {
   Block &body = kernel.getBody().front();
   auto yield = cast<YieldOp>(body.getTerminator());
   SmallVector<int64_t> domain = kernelDomain(body);
+  llvm::DenseSet<Value> stash;
+  if (stashRows)
+    stash = rowStash(body, domain);
   auto rowValue = [&](Value v) {
     return isRowShape(cast<RankedTensorType>(v.getType()).getShape(), domain);
   };
@@ -133,19 +138,23 @@ double kernelFlops(KernelOp kernel) {
   for (Value v : yield.getValues())
     if (!rowValue(v))
       roots.push_back(v);
-  llvm::DenseSet<Value> rowValues; // computed by an earlier phase
+  // Computed by an earlier phase: its row values, and what it stashed.
+  llvm::DenseSet<Value> earlier;
   double flops = 0;
   for (Value root : roots) {
     llvm::DenseSet<Operation *> seen;
-    SmallVector<Value> stack{root};
+    SmallVector<Value> stack{root}, stashedHere;
     while (!stack.empty()) {
       Operation *op = stack.pop_back_val().getDefiningOp();
-      if (!op || !seen.insert(op).second || rowValues.contains(op->getResult(0)))
+      if (!op || !seen.insert(op).second || earlier.contains(op->getResult(0)))
         continue;
       flops += opFlops(op);
+      if (stash.contains(op->getResult(0)))
+        stashedHere.push_back(op->getResult(0));
       llvm::append_range(stack, op->getOperands());
     }
-    rowValues.insert(root);
+    earlier.insert(root);
+    earlier.insert(stashedHere.begin(), stashedHere.end());
   }
   return flops;
 }
@@ -216,7 +225,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.name = kernelSymbol(func.getSymName(), kernelIndex++);
     for (Operation &inner : k.getBody().front().without_terminator())
       s.ops.push_back(shortName(&inner));
-    s.flops = kernelFlops(k);
+    s.flops = kernelFlops(k, t.kind == "cpu");
   } else if (auto e = dyn_cast<ExternOp>(op)) {
     s.name = e.getCallee().str();
     s.ops.push_back(s.name);

@@ -13,6 +13,7 @@
 
 #include "csrc/costmodel/Target.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -54,6 +55,13 @@ struct PlanCost {
 /// 0 for views and constants. Also what the CPU emitter weighs recomputing
 /// a value against storing it (the row stash).
 double flopsPerElement(mlir::Operation *op);
+
+/// The row stash of a CPU kernel body over `domain`: the full-size values
+/// its emitter stores in row-long local arrays, so that the passes over a
+/// row after the first (one per row reduction, then the outputs') load them
+/// instead of computing them again. Empty without row reductions.
+llvm::DenseSet<mlir::Value> rowStash(mlir::Block &body,
+                                     llvm::ArrayRef<int64_t> domain);
 
 /// One step per op of `func`, in order: a fused function's plan, or an
 /// unfused function with every op its own kernel.
