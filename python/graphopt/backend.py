@@ -340,7 +340,8 @@ def _compile_static(gm: torch.fx.GraphModule, kind: str, options: config.Options
         library = load_kernel_library(source, kernels) if plan["num_kernels"] else None
         # AOTAutograd calls compilers under its fake mode: the arena must be real.
         with unset_fake_temporarily():
-            compiled = CompiledGraph(plan, library, imported.lifted_constants, name, kernels, device)
+            compiled = CompiledGraph(plan, library, imported.lifted_constants, name, kernels, device,
+                                     saves_activations=bool(saved_outputs))
         if saved_outputs:
             _report_output_strides(plan, imported.outputs)
         if options.dump_dir:

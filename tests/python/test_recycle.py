@@ -1,6 +1,7 @@
-"""Large graph outputs are reused once the caller has let go of them (a fresh
-64 MB buffer page-faults on every call), and never while anything still
-references them: a variable, a view, a numpy array, autograd."""
+"""Large graph outputs, and a training forward's saved activations, are
+reused once the caller has let go of them (a fresh 64 MB buffer page-faults
+on every call), and never while anything still references them: a variable,
+a view, a numpy array, autograd."""
 import weakref
 
 import torch
@@ -74,3 +75,31 @@ def test_outputs_saved_for_backward_survive_later_calls():
     lin.weight.grad = None
     model(x2).backward()
     torch.testing.assert_close(g2, lin.weight.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_training_forward_rewrites_its_saved_activations_in_place_each_step():
+    # Below 32 MB, but saved for backward: the backward frees all of them at
+    # once and glibc hands the memory back to the OS, so the next step's
+    # forward would page-fault fresh buffers. graphopt keeps them: here the
+    # caller takes what glibc freed, and the forward still gets its buffer.
+    lin = torch.nn.Linear(64, 512)
+    model = lambda x: torch.tanh(lin(x)).sum()  # noqa: E731
+    c = compiled(model)
+    x = torch.randn(1024, 64)  # tanh's output, saved: 2 MB
+    ptrs, held = [], []
+
+    def pack(t):
+        if t.shape == (1024, 512):
+            ptrs.append(t.data_ptr())
+        return t
+    for i in range(4):
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = c(x + i)
+        loss.backward()
+        got = lin.weight.grad.clone()
+        lin.weight.grad = None
+        model(x + i).backward()
+        torch.testing.assert_close(got, lin.weight.grad, rtol=1e-4, atol=1e-5)
+        lin.weight.grad = None
+        held.append(torch.ones(1024, 512))
+    assert len(ptrs) == 4 and len(set(ptrs)) == 1, ptrs
