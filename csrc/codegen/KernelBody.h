@@ -148,8 +148,8 @@ protected:
   /// row (the row reductions' and the elements' loops).
   Index rowPrefix;
   llvm::StringSet<> rowVars;
-  /// Chooses the stashed values and declares their arrays (call once per
-  /// row, before emitRowValues, with the row index).
+  /// Declares an array for each value the cost model's rowStash chose (call
+  /// once per row, before emitRowValues, with the row index).
   void planRowStash(const Index &rowIdx);
   bool onRow(const Index &idx) const;
 
