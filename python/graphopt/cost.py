@@ -113,9 +113,9 @@ def calibrate_host_cpu() -> dict:
                 break
     # A 3x3, 64 -> 64 channel convolution in each layout, against the f32
     # matmul: mkldnn's NCHW convolutions here reach about half of what its
-    # NHWC ones do.
-    # Its backward (input and weight gradients, twice the FLOPs) apart: on
-    # an AVX2 CPU mkldnn's NHWC weight gradient runs at half its NCHW one.
+    # NHWC ones do. Its backward (input and weight gradients, twice the
+    # FLOPs) is measured apart: on an AVX2 CPU mkldnn computes the NHWC
+    # weight gradient with a slower kernel than the NCHW one.
     x, w = torch.rand(8, 64, 32, 32), torch.rand(64, 64, 3, 3)
     conv_flops = 2 * x.numel() * 64 * 9
     conv = {}
