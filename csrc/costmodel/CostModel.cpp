@@ -298,8 +298,8 @@ double graphopt::flopsPerElement(Operation *op) {
   // Relative to exp's 8 multiply-adds, as the emitted C++ runs them (a loop
   // of each over a cache-resident array: on an AVX2 CPU erf 1.75x exp, tanh
   // 1.3x, log 2x, sigmoid 1.2x; on an AVX-512 one rsqrt 1.6x; pow is a
-  // scalar libm call, 23x). vector_flops is calibrated in the same unit (8 per exp), so
-  // FLOPs / vector_flops is the time.
+  // scalar libm call, 23x). vector_flops is calibrated in the same unit (8
+  // per exp), so FLOPs / vector_flops is the time.
   constexpr double kSqrt = 6, kDiv = 6, kRsqrt = 12, kPow = 180;
   return llvm::TypeSwitch<Operation *, double>(op)
       .Case<ExpOp>([](auto) { return 8.0; })
