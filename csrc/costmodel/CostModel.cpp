@@ -128,9 +128,7 @@ double kernelFlops(KernelOp kernel, bool stashRows) {
   llvm::DenseSet<Value> stash;
   if (stashRows)
     stash = rowStash(body, domain);
-  auto rowValue = [&](Value v) {
-    return isRowShape(cast<RankedTensorType>(v.getType()).getShape(), domain);
-  };
+  auto rowValue = [&](Value v) { return isRowShape(shapeOf(v), domain); };
   SmallVector<Value> roots;
   for (Operation &op : body.without_terminator())
     if (op.getNumResults() == 1 && rowValue(op.getResult(0)))
