@@ -104,6 +104,14 @@ def test_host_cpu_is_measured_once_and_cached():
     assert any(t["name"] == "host-cpu" for t in cost.list_targets())
 
 
+def test_host_cpu_file_of_an_older_calibration_is_measured_again():
+    target = cost.host_cpu_target()
+    stale = dict(target, calibration=cost.CALIBRATION - 1, memory_bandwidth=1.0)
+    cost._host_cpu_path().write_text(json.dumps(stale))
+    fresh = cost.host_cpu_target()
+    assert fresh["calibration"] == cost.CALIBRATION and fresh["memory_bandwidth"] > 1e9
+
+
 def test_data_parallel_what_if():
     one = cost.data_parallel(1e-3, 4e8, 1, 4e11)
     assert one["allreduce_s"] == 0 and one["scaling_efficiency"] == 1

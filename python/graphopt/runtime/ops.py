@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from . import native
+
 _lib = torch.library.Library("graphopt", "DEF")
 _lib.define(
     "convolution_channels_last(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, "
@@ -47,13 +49,30 @@ def _convolution_backward_channels_last(grad_output, input, weight, bias_sizes, 
                                         dilation, transposed, output_padding, groups, output_mask):
     """aten::convolution_backward on NHWC `grad_output` and `input` ([N, H, W,
     C]): the gradients output_mask asks for, in its order, the input gradient
-    NHWC and the weight gradient contiguous OIHW (the parameter's layout)."""
+    NHWC and the weight gradient contiguous OIHW (the parameter's layout).
+
+    The weight gradient comes from graphopt's own kernel where it applies
+    (runtime/native: an AVX2 host, fp32, groups 1); mkldnn's NHWC input
+    gradient is fast there and stays."""
+    grad_weight = None
+    if output_mask[1] and groups == 1 and not transposed:
+        grad_weight = native.conv_weight_grad_nhwc(grad_output, input, list(weight.shape),
+                                                   stride, padding, dilation)
+    results = []
+    if grad_weight is not None:
+        if output_mask[0]:
+            results.append(_convolution_backward_channels_last(
+                grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,
+                output_padding, groups, [True, False, False])[0])
+        results.append(grad_weight)
+        if output_mask[2]:
+            results.append(grad_output.sum((0, 1, 2)))
+        return results
     w = weight.contiguous(memory_format=torch.channels_last)
     grads = torch.ops.aten.convolution_backward.default(
         _channels_last(grad_output), _channels_last(input), w, bias_sizes, stride, padding, dilation,
         transposed, output_padding, groups, output_mask)
     grad_input, grad_weight, grad_bias = grads
-    results = []
     if output_mask[0]:
         results.append(grad_input.permute(0, 2, 3, 1))
     if output_mask[1]:
@@ -61,6 +80,13 @@ def _convolution_backward_channels_last(grad_output, input, weight, bias_sizes, 
     if output_mask[2]:
         results.append(grad_bias)
     return results
+
+
+def prepare(callee: str) -> None:
+    """Called when a plan with extern `callee` is loaded: starts building
+    any native kernel the op will use, in the background."""
+    if callee == "graphopt::convolution_backward_channels_last.default":
+        native.prepare_conv_weight_grad()
 
 
 _lib.impl("convolution_backward_channels_last", _convolution_backward_channels_last,

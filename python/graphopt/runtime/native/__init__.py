@@ -1,0 +1,109 @@
+"""graphopt's hand-written CPU kernels for ops it otherwise leaves to torch.
+
+Each is a C++ file here, compiled for the host (-march=native) on first use
+through the same cached build as the generated kernels. A graph that will
+call one starts the build in the background when its plan is loaded
+(`prepare`), so the compile overlaps the rest of the first call.
+
+conv_weight_grad.cpp: the weight gradient of a 2-D convolution on NHWC data
+(AVX2 + FMA). Used on hosts whose best vector ISA torch reports as AVX2,
+where it runs at about twice mkldnn's NHWC weight gradient (see
+docs/benchmarks.md); elsewhere mkldnn's own kernels stay.
+GRAPHOPT_CONV_WEIGHT_GRAD=native|torch overrides the choice.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+import torch
+
+_HERE = Path(__file__).parent
+_lock = threading.Lock()
+_builds: dict[str, Future] = {}
+
+
+def _load(name: str) -> ctypes.CDLL:
+    from ..cpp_compiler import load_kernel_library
+    return load_kernel_library((_HERE / f"{name}.cpp").read_text())
+
+
+def _build(name: str) -> Future:
+    """The (possibly running) build of `name`.cpp, started at most once."""
+    with _lock:
+        future = _builds.get(name)
+        if future is None:
+            future = _builds[name] = Future()
+
+            def work():
+                try:
+                    future.set_result(_load(name))
+                except BaseException as e:  # reported to whoever waits on it
+                    future.set_exception(e)
+            threading.Thread(target=work, name=f"graphopt-build-{name}", daemon=True).start()
+        return future
+
+
+def prepare_conv_weight_grad() -> None:
+    """Starts building the weight-gradient kernel if this host will use it."""
+    if conv_weight_grad_enabled():
+        _build("conv_weight_grad")
+
+
+def conv_weight_grad_enabled() -> bool:
+    choice = os.environ.get("GRAPHOPT_CONV_WEIGHT_GRAD", "auto").strip().lower() or "auto"
+    if choice not in ("auto", "native", "torch"):
+        raise ValueError(f"GRAPHOPT_CONV_WEIGHT_GRAD must be auto, native or torch, got {choice!r}")
+    if choice == "auto":
+        return _host_is_avx2()
+    return choice == "native"
+
+
+@functools.lru_cache(maxsize=None)
+def _host_is_avx2() -> bool:
+    return torch.backends.cpu.get_cpu_capability() == "AVX2"
+
+
+@functools.lru_cache(maxsize=None)
+def _conv_weight_grad_fn():
+    """The C entry point, or None where the library has no native kernel
+    (a host without AVX2 and FMA)."""
+    lib = _build("conv_weight_grad").result()
+    if not lib.graphopt_conv_weight_grad_native():
+        return None
+    fn = lib.graphopt_conv_weight_grad_nhwc
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 15 + [ctypes.c_int]
+    return fn
+
+
+def conv_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor, weight_shape,
+                          stride, padding, dilation) -> torch.Tensor | None:
+    """The OIHW weight gradient of conv2d(input, weight, stride, padding,
+    dilation, groups=1) from NHWC `grad_output` [N, Ho, Wo, Co] and `input`
+    [N, H, W, Ci], or None where the native kernel does not apply (then the
+    caller uses torch): not fp32 CPU tensors, Co not a multiple of 8, or a
+    host that keeps mkldnn's kernel."""
+    if not (input.device.type == "cpu" and input.dtype == grad_output.dtype == torch.float32
+            and input.dim() == grad_output.dim() == 4 and len(weight_shape) == 4
+            and weight_shape[0] % 8 == 0 and weight_shape[0] == grad_output.shape[3]
+            and weight_shape[1] == input.shape[3] and conv_weight_grad_enabled()):
+        return None
+    fn = _conv_weight_grad_fn()
+    if fn is None:
+        return None
+    x, dy = input.contiguous(), grad_output.contiguous()
+    n, h, w, ci = x.shape
+    _, ho, wo, co = dy.shape
+    out = torch.empty(weight_shape, dtype=torch.float32)
+    status = fn(x.data_ptr(), dy.data_ptr(), out.data_ptr(), n, h, w, ci, ho, wo, co,
+                weight_shape[2], weight_shape[3], stride[0], stride[1], padding[0], padding[1],
+                dilation[0], dilation[1], torch.get_num_threads())
+    if status != 0:
+        raise RuntimeError(f"graphopt's conv weight-gradient kernel rejected input {list(x.shape)}, "
+                           f"grad_output {list(dy.shape)}, weight {list(weight_shape)}")
+    return out

@@ -1,0 +1,126 @@
+"""graphopt's own NHWC convolution weight gradient (runtime/native) against
+torch's, in float64, on the shapes that reach each of its code paths; and the
+channels-last backward op that uses it."""
+import pytest
+import torch
+import torch.nn as nn
+
+import graphopt.runtime.ops  # noqa: F401  (registers torch.ops.graphopt)
+from graphopt.runtime import native
+
+NHWC_BACKWARD = torch.ops.graphopt.convolution_backward_channels_last.default
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """The native kernel on, whatever this host's ISA; skips where the
+    library has no native kernel (a CPU without AVX2 and FMA)."""
+    monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", "native")
+    if native._conv_weight_grad_fn() is None:
+        pytest.skip("this CPU has no AVX2/FMA: graphopt keeps torch's weight gradient")
+
+
+def _reference(x, dy, w, stride, padding, dilation):
+    return torch.ops.aten.convolution_backward(
+        dy.double(), x.double(), w.double(), None, stride, padding, dilation, False, [0, 0], 1,
+        [False, True, False])[1]
+
+
+# (batch, Ci, Co, H, W, kernel, stride, padding, dilation). Ci covers every
+# tile width (6 and remainders 1..5), Co both vector widths (16, and a
+# trailing 8), small W makes a chunk span several rows and the thread split
+# cut an image.
+SHAPES = [
+    (2, 64, 64, 9, 9, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (3, 7, 24, 11, 10, (3, 3), (2, 2), (1, 1), (1, 1)),
+    (2, 3, 64, 16, 16, (7, 7), (2, 2), (3, 3), (1, 1)),
+    (2, 64, 16, 8, 8, (1, 1), (1, 1), (0, 0), (1, 1)),
+    (1, 13, 40, 10, 12, (3, 3), (1, 1), (2, 2), (2, 2)),
+    (5, 6, 8, 5, 7, (5, 3), (1, 2), (0, 1), (1, 1)),
+    (4, 2, 16, 3, 3, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (2, 1, 8, 6, 6, (2, 2), (2, 2), (0, 0), (1, 1)),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:5])) + f"-k{s[5]}s{s[6]}p{s[7]}d{s[8]}")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_weight_gradient_matches_torch(forced, shape, threads):
+    n, ci, co, h, wd, k, stride, padding, dilation = shape
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, ci, h, wd, generator=g)
+    w = torch.randn(co, ci, *k, generator=g)
+    dy = torch.randn(torch.conv2d(x, w, None, stride, padding, dilation).shape, generator=g)
+    torch.set_num_threads(threads)
+    try:
+        got = native.conv_weight_grad_nhwc(dy.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1),
+                                           list(w.shape), stride, padding, dilation)
+    finally:
+        torch.set_num_threads(2)
+    ref = _reference(x, dy, w, list(stride), list(padding), list(dilation))
+    assert got is not None and got.shape == w.shape and got.is_contiguous()
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
+
+
+def test_empty_batch_gives_a_zero_gradient(forced):
+    x, dy = torch.randn(0, 5, 5, 8), torch.randn(0, 5, 5, 16)
+    got = native.conv_weight_grad_nhwc(dy, x, [16, 8, 3, 3], [1, 1], [1, 1], [1, 1])
+    assert torch.equal(got, torch.zeros(16, 8, 3, 3))
+
+
+def test_shapes_it_does_not_handle_go_to_torch(forced):
+    x = torch.randn(2, 5, 5, 8)
+    # Co not a multiple of 8; float64.
+    assert native.conv_weight_grad_nhwc(torch.randn(2, 5, 5, 12), x, [12, 8, 3, 3], [1, 1], [1, 1],
+                                        [1, 1]) is None
+    assert native.conv_weight_grad_nhwc(torch.randn(2, 5, 5, 16).double(), x.double(), [16, 8, 3, 3],
+                                        [1, 1], [1, 1], [1, 1]) is None
+
+
+def test_a_bad_setting_is_named(monkeypatch):
+    monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", "fast")
+    with pytest.raises(ValueError, match="GRAPHOPT_CONV_WEIGHT_GRAD"):
+        native.conv_weight_grad_enabled()
+
+
+@pytest.mark.parametrize("mask", [[True, True, True], [False, True, False], [True, True, False],
+                                  [True, False, False]])
+@pytest.mark.parametrize("setting", ["native", "torch"])
+def test_channels_last_backward_op_matches_aten(monkeypatch, mask, setting):
+    monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", setting)
+    g = torch.Generator().manual_seed(1)
+    x, w = torch.randn(2, 16, 12, 12, generator=g), torch.randn(32, 16, 3, 3, generator=g)
+    dy = torch.randn(2, 32, 6, 6, generator=g)
+    args = ([32], [2, 2], [1, 1], [1, 1], False, [0, 0], 1, mask)
+    ref = [r for r in torch.ops.aten.convolution_backward(dy, x, w, *args) if r is not None]
+    got = NHWC_BACKWARD(dy.permute(0, 2, 3, 1).contiguous(), x.permute(0, 2, 3, 1).contiguous(), w,
+                        *args)
+    assert len(got) == sum(mask)
+    if mask[0]:
+        got[0] = got[0].permute(0, 3, 1, 2)  # the input gradient comes back NHWC
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_training_step_takes_the_native_weight_gradient(forced, monkeypatch):
+    """A conv net's compiled backward computes its weight gradients with the
+    native kernel (counted), and they equal eager's."""
+    calls = []
+    real = native.conv_weight_grad_nhwc
+
+    def counting(*args):
+        out = real(*args)
+        calls.append(out is not None)
+        return out
+    monkeypatch.setattr(native, "conv_weight_grad_nhwc", counting)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                          nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+    x = torch.randn(4, 3, 16, 16)
+    compiled = torch.compile(model, backend="graphopt", options={"strict": True})
+    compiled(x).square().mean().backward()
+    got = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model(x).square().mean().backward()
+    assert calls == [True, True]
+    for a, p in zip(got, model.parameters()):
+        torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-5)
