@@ -22,8 +22,10 @@
 // depend on scheduling, only on the thread count.
 //
 // Blocking: a chunk of output rows is taken whole (every tile of dW) before
-// the next, so the X rows under it (KH + chunk - 1 of them) and its dY rows
-// stay in L1/L2 while the 9 kernel offsets and all channel tiles reuse them.
+// the next. Its X rows (KH + chunk - 1 of them, zero-padded) are packed per
+// tile of 6 input channels, and its dY rows per tile of 16 output channels
+// (16 channels of successive positions Co floats apart would fall in a few
+// L1 sets), so the KH*KW offsets of a tile read both from L1.
 //
 // No library header but <omp.h>: <immintrin.h> alone costs the C++ compiler
 // 0.9 s, <vector> and <algorithm> 0.3 s more, and this file is compiled on
@@ -91,21 +93,33 @@ struct Packed {
   const float *tile(int64_t ci0) const { return data.data + ci0 * rows * cols; }
 };
 
+// No memcpy/memset for the short copies below: GCC would call them or emit
+// rep movs, which takes longer to start than the copy of a few floats.
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
 void pack(const Conv &c, const float *x, int64_t n, int64_t oh0, int64_t oh1, Packed &p) {
   p.rows = (oh1 - 1 - oh0) * c.sh + (c.kh - 1) * c.dh + 1;
   p.cols = (c.wo - 1) * c.sw + (c.kw - 1) * c.dw + 1;
   p.data.reserve(static_cast<size_t>(p.rows * p.cols * c.ci));
-  for (int64_t ci0 = 0; ci0 < c.ci; ci0 += 6) {
-    const int64_t nc = min<int64_t>(6, c.ci - ci0);
-    float *out = p.data.data + ci0 * p.rows * p.cols;
-    for (int64_t r = 0; r < p.rows; ++r) {
-      const int64_t ih = oh0 * c.sh - c.ph + r;
-      for (int64_t q = 0; q < p.cols; ++q, out += nc) {
-        const int64_t iw = q - c.pw;
-        const bool inside = ih >= 0 && ih < c.hi && iw >= 0 && iw < c.wi;
-        const float *src = x + ((n * c.hi + ih) * c.wi + iw) * c.ci + ci0;
-        for (int64_t i = 0; i < nc; ++i) out[i] = inside ? src[i] : 0.0f;
+  // Position by position, X's Ci channels scattered to the tiles: tile ci0
+  // starts at ci0 * plane and holds nc floats per position (6, or what is
+  // left in the last tile).
+  const int64_t plane = p.rows * p.cols, full = c.ci / 6 * 6, rest = c.ci - full;
+  float *const data = p.data.data, *const tail = data + full * plane;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const int64_t ih = oh0 * c.sh - c.ph + r;
+    for (int64_t q = 0; q < p.cols; ++q) {
+      const int64_t pos = r * p.cols + q, iw = q - c.pw;
+      float *out = data + pos * 6, *last = tail + pos * rest;
+      if (ih < 0 || ih >= c.hi || iw < 0 || iw >= c.wi) {
+        for (int64_t ci0 = 0; ci0 < full; ci0 += 6)
+          for (int i = 0; i < 6; ++i) out[ci0 * plane + i] = 0.0f;
+        for (int64_t i = 0; i < rest; ++i) last[i] = 0.0f;
+        continue;
       }
+      const float *src = x + ((n * c.hi + ih) * c.wi + iw) * c.ci;
+      for (int64_t ci0 = 0; ci0 < full; ci0 += 6)
+        for (int i = 0; i < 6; ++i) out[ci0 * plane + i] = src[ci0 + i];
+      for (int64_t i = 0; i < rest; ++i) last[i] = src[full + i];
     }
   }
 }
@@ -155,11 +169,14 @@ TileFn tileFor(int64_t nc) {
 
 /// Every tile of dW over output rows [r0, r1) (a row is one (n, oh)),
 /// chunk by chunk; a chunk stays inside one image.
+__attribute__((optimize("no-tree-loop-distribute-patterns")))  // see pack
 void accumulate(const Conv &c, const float *x, const float *dy, float *acc, int64_t r0,
                 int64_t r1) {
-  // About 128 output positions per chunk: its packed X and dY rows stay in
-  // L1/L2 across the KH*KW offsets and the channel tiles.
-  const int64_t rows = max<int64_t>(1, 128 / max<int64_t>(c.wo, 1));
+  // About 256 output positions per chunk: one tile's packed X (chunk + 2
+  // rows of 6 channels) and dY (16 channels) take 26 KB at W = 64, within a
+  // 32 KB L1 across the KH*KW offsets; a shorter chunk packs more X rows
+  // per output row (the KH - 1 extra rows).
+  const int64_t rows = max<int64_t>(1, 256 / max<int64_t>(c.wo, 1));
   Packed p;
   Buffer dyt(static_cast<size_t>(rows * c.wo * 16));
   for (int64_t start = r0; start < r1;) {
@@ -173,7 +190,8 @@ void accumulate(const Conv &c, const float *x, const float *dy, float *acc, int6
       const int64_t width = wide ? 16 : 8, positions = (oh1 - oh0) * c.wo;
       const float *src = dy + (n * c.ho + oh0) * c.wo * c.co + co0;
       for (int64_t q = 0; q < positions; ++q)
-        __builtin_memcpy(dyt.data + q * width, src + q * c.co, sizeof(float) * width);
+        for (int64_t j = 0; j < width; j += 8)  // not memcpy: see pack
+          store8(dyt.data + q * width + j, load8(src + q * c.co + j));
       for (int64_t ci0 = 0; ci0 < c.ci; ci0 += 6) {
         const int64_t nc = min<int64_t>(6, c.ci - ci0);
         const TileFn fn = wide ? tileFor<2>(nc) : tileFor<1>(nc);
