@@ -134,7 +134,7 @@ def calibrate_host_cpu() -> dict:
                 x, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, False])
         else:
             xh = x.permute(0, 2, 3, 1).contiguous()
-            ops.prepare("graphopt::convolution_backward_channels_last.default")
+            ops.prepare("graphopt::convolution_backward_channels_last.default", xh.device)
             backward = lambda: nhwc_backward(  # noqa: E731
                 xh, xh, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, False])
         rate = 2 * conv_flops / _best_seconds(backward, 3)

@@ -124,3 +124,28 @@ def test_compiled_training_step_takes_the_native_weight_gradient(forced, monkeyp
     assert calls == [True, True]
     for a, p in zip(got, model.parameters()):
         torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failed_build_warns_and_leaves_the_gradient_to_torch(monkeypatch):
+    def fail(name):
+        raise RuntimeError("g++ failed on graphopt's cpp kernels: no space left on device")
+
+    def forget():
+        native._builds.clear()
+        native._conv_weight_grad_fn.cache_clear()
+    monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", "native")
+    monkeypatch.setattr(native, "_load", fail)
+    forget()
+    try:
+        x, dy = torch.randn(2, 5, 5, 8), torch.randn(2, 5, 5, 16)
+        with pytest.warns(UserWarning, match="no space left on device"):
+            assert native.conv_weight_grad_nhwc(dy, x, [16, 8, 3, 3], [1, 1], [1, 1], [1, 1]) is None
+        w = torch.randn(16, 8, 3, 3)
+        got = NHWC_BACKWARD(dy, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+                            [False, True, False])[0]
+        ref = torch.ops.aten.convolution_backward(dy.permute(0, 3, 1, 2), x.permute(0, 3, 1, 2), w, None,
+                                                  [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+                                                  [False, True, False])[1]
+        torch.testing.assert_close(got, ref)
+    finally:
+        forget()

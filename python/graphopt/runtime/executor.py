@@ -218,7 +218,7 @@ class CompiledGraph:
                                                                    device=self.device))
         if kind == "extern":
             op = _resolve_op(step["callee"])
-            _graphopt_ops.prepare(step["callee"])
+            _graphopt_ops.prepare(step["callee"], self.device)
             payload = json.loads(step["args"])
 
             def run(env):

@@ -82,10 +82,10 @@ def _convolution_backward_channels_last(grad_output, input, weight, bias_sizes, 
     return results
 
 
-def prepare(callee: str) -> None:
-    """Called when a plan with extern `callee` is loaded: starts building
-    any native kernel the op will use, in the background."""
-    if callee == "graphopt::convolution_backward_channels_last.default":
+def prepare(callee: str, device: torch.device) -> None:
+    """Called when a plan with extern `callee` on `device` is loaded: starts
+    building any native kernel the op will use, in the background."""
+    if callee == "graphopt::convolution_backward_channels_last.default" and device.type == "cpu":
         native.prepare_conv_weight_grad()
 
 

@@ -17,6 +17,7 @@ import ctypes
 import functools
 import os
 import threading
+import warnings
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -72,7 +73,12 @@ def _host_is_avx2() -> bool:
 def _conv_weight_grad_fn():
     """The C entry point, or None where the library has no native kernel
     (a host without AVX2 and FMA)."""
-    lib = _build("conv_weight_grad").result()
+    try:
+        lib = _build("conv_weight_grad").result()
+    except Exception as e:  # no compiler, a full disk: torch's kernel still works
+        warnings.warn(f"graphopt: could not build its convolution weight-gradient kernel; "
+                      f"using torch's ({e})", stacklevel=2)
+        return None
     if not lib.graphopt_conv_weight_grad_native():
         return None
     fn = lib.graphopt_conv_weight_grad_nhwc
