@@ -110,6 +110,8 @@ def conv_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor, weight
                 weight_shape[2], weight_shape[3], stride[0], stride[1], padding[0], padding[1],
                 dilation[0], dilation[1], torch.get_num_threads())
     if status != 0:
-        raise RuntimeError(f"graphopt's conv weight-gradient kernel rejected input {list(x.shape)}, "
-                           f"grad_output {list(dy.shape)}, weight {list(weight_shape)}")
+        shapes = f"input {list(x.shape)}, grad_output {list(dy.shape)}, weight {list(weight_shape)}"
+        if status == -2:
+            raise MemoryError(f"graphopt's conv weight-gradient kernel ran out of memory ({shapes})")
+        raise RuntimeError(f"graphopt's conv weight-gradient kernel rejected {shapes}")
     return out

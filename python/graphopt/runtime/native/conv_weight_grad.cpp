@@ -2,8 +2,8 @@
 // channels-last (NHWC) data, for CPUs with AVX2 and FMA.
 //
 // Why graphopt has its own: on an AVX2 CPU, mkldnn computes the NHWC weight
-// gradient with a direct kernel that reaches about a third of the GEMM rate
-// (and its NCHW path pays a blocked reorder per tensor), so a channels-last
+// gradient with a direct kernel at well under half the GEMM rate (and its
+// NCHW path pays a blocked reorder per tensor), so a channels-last
 // training step lost what its forward gained. The weight gradient is a GEMM
 // whose reduction runs over every output position:
 //
@@ -15,8 +15,8 @@
 // is contiguous, and so is X's row of Ci channels at (ih, iw). The
 // micro-kernel keeps an NC x 16 tile of dW (NC input channels, 16 output
 // channels: 12 AVX2 accumulators at NC = 6) in registers and, per position,
-// loads 16 channels of dY and broadcasts NC channels of X: no im2col, no
-// packing, no reorder. Each thread reduces over its own range of output
+// loads 16 channels of dY and broadcasts NC channels of X: no im2col and no
+// reorder of the tensors. Each thread reduces over its own range of output
 // rows into a private [KH][KW][Ci][Co] buffer; the buffers are summed into
 // dW (OIHW, the parameter's layout) at the end, so the result does not
 // depend on scheduling, only on the thread count.
@@ -52,12 +52,13 @@ struct Buffer {
   Buffer(const Buffer &) = delete;
   Buffer &operator=(const Buffer &) = delete;
   ~Buffer() { __builtin_free(data); }
-  /// At least n floats; old contents are lost.
-  void reserve(size_t n) {
-    if (n <= size) return;
+  /// At least n floats, old contents lost; false when out of memory.
+  bool reserve(size_t n) {
+    if (n <= size) return true;
     __builtin_free(data);
     data = static_cast<float *>(__builtin_malloc(n * sizeof(float)));
-    size = n;
+    size = data ? n : 0;
+    return data != nullptr;
   }
 };
 
@@ -96,10 +97,10 @@ struct Packed {
 // No memcpy/memset for the short copies below: GCC would call them or emit
 // rep movs, which takes longer to start than the copy of a few floats.
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
-void pack(const Conv &c, const float *x, int64_t n, int64_t oh0, int64_t oh1, Packed &p) {
+bool pack(const Conv &c, const float *x, int64_t n, int64_t oh0, int64_t oh1, Packed &p) {
   p.rows = (oh1 - 1 - oh0) * c.sh + (c.kh - 1) * c.dh + 1;
   p.cols = (c.wo - 1) * c.sw + (c.kw - 1) * c.dw + 1;
-  p.data.reserve(static_cast<size_t>(p.rows * p.cols * c.ci));
+  if (!p.data.reserve(static_cast<size_t>(p.rows * p.cols * c.ci))) return false;
   // Position by position, X's Ci channels scattered to the tiles: tile ci0
   // starts at ci0 * plane and holds nc floats per position (6, or what is
   // left in the last tile).
@@ -122,6 +123,7 @@ void pack(const Conv &c, const float *x, int64_t n, int64_t oh0, int64_t oh1, Pa
       for (int64_t i = 0; i < rest; ++i) last[i] = src[full + i];
     }
   }
+  return true;
 }
 
 /// acc[kh][kw][ci0 .. ci0+NC)[co0 .. co0+8*NV) += the products over output
@@ -168,10 +170,11 @@ TileFn tileFor(int64_t nc) {
 }
 
 /// Every tile of dW over output rows [r0, r1) (a row is one (n, oh)),
-/// chunk by chunk; a chunk stays inside one image.
+/// chunk by chunk; a chunk stays inside one image. False when out of memory.
 __attribute__((optimize("no-tree-loop-distribute-patterns")))  // see pack
-void accumulate(const Conv &c, const float *x, const float *dy, float *acc, int64_t r0,
+bool accumulate(const Conv &c, const float *x, const float *dy, float *acc, int64_t r0,
                 int64_t r1) {
+  if (r0 >= r1) return true;
   // About 256 output positions per chunk: one tile's packed X (chunk + 2
   // rows of 6 channels) and dY (16 channels) take 26 KB at W = 64, within a
   // 32 KB L1 across the KH*KW offsets; a shorter chunk packs more X rows
@@ -179,10 +182,11 @@ void accumulate(const Conv &c, const float *x, const float *dy, float *acc, int6
   const int64_t rows = max<int64_t>(1, 256 / max<int64_t>(c.wo, 1));
   Packed p;
   Buffer dyt(static_cast<size_t>(rows * c.wo * 16));
+  if (!dyt.data) return false;
   for (int64_t start = r0; start < r1;) {
     const int64_t n = start / c.ho, oh0 = start % c.ho;
     const int64_t oh1 = min(c.ho, oh0 + min(rows, r1 - start));
-    pack(c, x, n, oh0, oh1, p);
+    if (!pack(c, x, n, oh0, oh1, p)) return false;
     for (int64_t co0 = 0; co0 < c.co; co0 += 16) {
       const bool wide = c.co - co0 >= 16;
       // The chunk's dY columns co0.. made contiguous: 16 channels of every
@@ -202,10 +206,13 @@ void accumulate(const Conv &c, const float *x, const float *dy, float *acc, int6
     }
     start += oh1 - oh0;
   }
+  return true;
 }
 #else
 constexpr bool kNative = false;
-void accumulate(const Conv &, const float *, const float *, float *, int64_t, int64_t) {}
+bool accumulate(const Conv &, const float *, const float *, float *, int64_t, int64_t) {
+  return false;
+}
 #endif
 
 }  // namespace
@@ -218,7 +225,8 @@ int graphopt_conv_weight_grad_native() { return kNative ? 1 : 0; }
 
 /// dw[co][ci][kh][kw] (OIHW, written whole) from x [n][hi][wi][ci] and
 /// dy [n][ho][wo][co], both contiguous; co must be a multiple of 8.
-/// Returns 0, or -1 when the shape is outside what the kernel handles.
+/// Returns 0; -1 when the shape is outside what the kernel handles, -2 when
+/// out of memory.
 int graphopt_conv_weight_grad_nhwc(const float *x, const float *dy, float *dw, int64_t n,
                                    int64_t hi, int64_t wi, int64_t ci, int64_t ho, int64_t wo,
                                    int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
@@ -226,13 +234,19 @@ int graphopt_conv_weight_grad_nhwc(const float *x, const float *dy, float *dw, i
                                    int threads) {
   if (!kNative || co % 8 != 0 || threads < 1) return -1;
   const Conv c{n, hi, wi, ci, ho, wo, co, kh, kw, sh, sw, ph, pw, dh, dwl};
-  const int64_t taps = kh * kw * ci * co, rows = n * ho;
+  const int64_t taps = kh * kw * ci * co, rows = wo > 0 ? n * ho : 0;
+  if (taps == 0) return 0;
   threads = static_cast<int>(max<int64_t>(1, min<int64_t>(threads, rows)));
-  Buffer partial(static_cast<size_t>(threads) * taps);
+  Buffer partial(static_cast<size_t>(threads) * taps);  // zeroed: no rows sum to 0
+  if (!partial.data) return -2;
+  bool failed = false;
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    accumulate(c, x, dy, partial.data + t * taps, rows * t / nt, rows * (t + 1) / nt);
+    if (!accumulate(c, x, dy, partial.data + t * taps, rows * t / nt, rows * (t + 1) / nt)) {
+#pragma omp atomic write
+      failed = true;
+    }
 #pragma omp barrier
     // dw[o][i][y][x] = sum over threads of partial[t][y][x][i][o].
 #pragma omp for schedule(static)
@@ -246,7 +260,7 @@ int graphopt_conv_weight_grad_nhwc(const float *x, const float *dy, float *dw, i
             dw[((o * ci + i) * kh + y) * kw + z] = s;
           }
   }
-  return 0;
+  return failed ? -2 : 0;
 }
 
 }  // extern "C"
