@@ -39,6 +39,9 @@ SHAPES = [
     (5, 6, 8, 5, 7, (5, 3), (1, 2), (0, 1), (1, 1)),
     (4, 2, 16, 3, 3, (3, 3), (1, 1), (1, 1), (1, 1)),
     (2, 1, 8, 6, 6, (2, 2), (2, 2), (0, 0), (1, 1)),
+    (2, 8, 16, 40, 20, (3, 3), (1, 1), (1, 1), (1, 1)),   # several chunks per image
+    (1, 5, 8, 3, 300, (3, 3), (1, 1), (1, 1), (1, 1)),    # a row longer than a chunk
+    (2, 7, 16, 13, 11, (3, 3), (3, 2), (1, 2), (2, 1)),   # unequal stride and dilation
 ]
 
 
@@ -50,24 +53,32 @@ def test_weight_gradient_matches_torch(forced, shape, threads):
     x = torch.randn(n, ci, h, wd, generator=g)
     w = torch.randn(co, ci, *k, generator=g)
     dy = torch.randn(torch.conv2d(x, w, None, stride, padding, dilation).shape, generator=g)
+    before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         got = native.conv_weight_grad_nhwc(dy.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1),
                                            list(w.shape), stride, padding, dilation)
     finally:
-        torch.set_num_threads(2)
+        torch.set_num_threads(before)
     ref = _reference(x, dy, w, list(stride), list(padding), list(dilation))
     assert got is not None and got.shape == w.shape and got.is_contiguous()
     torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
 
 
-def test_shapes_it_does_not_handle_go_to_torch(forced):
-    x = torch.randn(2, 5, 5, 8)
-    # Co not a multiple of 8; float64.
-    assert native.conv_weight_grad_nhwc(torch.randn(2, 5, 5, 12), x, [12, 8, 3, 3], [1, 1], [1, 1],
-                                        [1, 1]) is None
-    assert native.conv_weight_grad_nhwc(torch.randn(2, 5, 5, 16).double(), x.double(), [16, 8, 3, 3],
-                                        [1, 1], [1, 1], [1, 1]) is None
+@pytest.mark.parametrize("case", [
+    ("Co not a multiple of 8", (2, 5, 5, 12), (2, 5, 5, 8), [12, 8, 3, 3], [1, 1], [1, 1], [1, 1]),
+    ("float64", (2, 5, 5, 16), (2, 5, 5, 8), [16, 8, 3, 3], [1, 1], [1, 1], [1, 1]),
+    ("grad_output taller than the convolution gives", (2, 9, 5, 16), (2, 5, 5, 8), [16, 8, 3, 3],
+     [1, 1], [1, 1], [1, 1]),
+    ("a negative dilation", (2, 5, 5, 16), (2, 5, 5, 8), [16, 8, 3, 3], [1, 1], [1, 1], [-1, -1]),
+    ("a zero stride", (2, 5, 5, 16), (2, 5, 5, 8), [16, 8, 3, 3], [0, 1], [1, 1], [1, 1]),
+    ("another batch", (3, 5, 5, 16), (2, 5, 5, 8), [16, 8, 3, 3], [1, 1], [1, 1], [1, 1]),
+], ids=lambda c: c[0])
+def test_what_it_does_not_handle_goes_to_torch(forced, case):
+    _, dy_shape, x_shape, w_shape, stride, padding, dilation = case
+    dtype = torch.float64 if case[0] == "float64" else torch.float32
+    assert native.conv_weight_grad_nhwc(torch.randn(dy_shape, dtype=dtype), torch.randn(x_shape, dtype=dtype),
+                                        w_shape, stride, padding, dilation) is None
 
 
 def test_a_bad_setting_is_named(monkeypatch):
@@ -77,7 +88,7 @@ def test_a_bad_setting_is_named(monkeypatch):
 
 
 @pytest.mark.parametrize("mask", [[True, True, True], [False, True, False], [True, True, False],
-                                  [True, False, False]])
+                                  [True, False, False], [False, True, True]])
 @pytest.mark.parametrize("setting", ["native", "torch"])
 def test_channels_last_backward_op_matches_aten(monkeypatch, mask, setting):
     monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", setting)
@@ -148,5 +159,6 @@ def test_a_failed_build_warns_and_leaves_the_gradient_to_torch(monkeypatch):
 @pytest.mark.parametrize("n, h, w", [(2, 0, 5), (2, 5, 0), (0, 5, 5)])
 def test_empty_output_gives_a_zero_gradient(forced, n, h, w):
     x, dy = torch.randn(n, h, w, 8), torch.randn(n, h, w, 16)
-    got = native.conv_weight_grad_nhwc(dy, x, [16, 8, 1, 1], [1, 1], [0, 0], [1, 1])
-    assert torch.equal(got, torch.zeros(16, 8, 1, 1))
+    out = torch.full((16, 8, 1, 1), float("nan"))
+    got = native.conv_weight_grad_nhwc(dy, x, [16, 8, 1, 1], [1, 1], [0, 0], [1, 1], out=out)
+    assert got is out and torch.equal(out, torch.zeros(16, 8, 1, 1))

@@ -28,6 +28,17 @@ _lock = threading.Lock()
 _builds: dict[str, Future] = {}
 
 
+def _forget_builds() -> None:
+    """In a forked child: a build another thread was running does not exist
+    there, and its lock may be held; start over."""
+    global _lock
+    _lock = threading.Lock()
+    _builds.clear()
+
+
+os.register_at_fork(after_in_child=_forget_builds)
+
+
 def _load(name: str) -> ctypes.CDLL:
     from ..cpp_compiler import load_kernel_library
     return load_kernel_library((_HERE / f"{name}.cpp").read_text())
@@ -87,17 +98,35 @@ def _conv_weight_grad_fn():
     return fn
 
 
+def _applies(grad_output, input, weight_shape, stride, padding, dilation) -> bool:
+    """Whether the kernel computes this gradient: fp32 CPU tensors, groups 1
+    (Ci matches), Co a multiple of 8, and grad_output's size the one the
+    convolution gives (the kernel trusts it)."""
+    if not (input.device.type == grad_output.device.type == "cpu"
+            and input.dtype == grad_output.dtype == torch.float32
+            and input.dim() == grad_output.dim() == len(weight_shape) == 4
+            and len(stride) == len(padding) == len(dilation) == 2
+            and min(stride) >= 1 and min(dilation) >= 1 and min(padding) >= 0
+            and weight_shape[0] % 8 == 0 and weight_shape[0] == grad_output.shape[3]
+            and weight_shape[1] == input.shape[3] and input.shape[0] == grad_output.shape[0]):
+        return False
+    for d in range(2):
+        size = input.shape[1 + d] + 2 * padding[d] - dilation[d] * (weight_shape[2 + d] - 1) - 1
+        if grad_output.shape[1 + d] != (size // stride[d] + 1 if size >= 0 else 0):
+            return False
+    return True
+
+
 def conv_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor, weight_shape,
-                          stride, padding, dilation) -> torch.Tensor | None:
+                          stride, padding, dilation, out: torch.Tensor | None = None
+                          ) -> torch.Tensor | None:
     """The OIHW weight gradient of conv2d(input, weight, stride, padding,
     dilation, groups=1) from NHWC `grad_output` [N, Ho, Wo, Co] and `input`
-    [N, H, W, Ci], or None where the native kernel does not apply (then the
-    caller uses torch): not fp32 CPU tensors, Co not a multiple of 8, or a
-    host that keeps mkldnn's kernel."""
-    if not (input.device.type == "cpu" and input.dtype == grad_output.dtype == torch.float32
-            and input.dim() == grad_output.dim() == 4 and len(weight_shape) == 4
-            and weight_shape[0] % 8 == 0 and weight_shape[0] == grad_output.shape[3]
-            and weight_shape[1] == input.shape[3] and conv_weight_grad_enabled()):
+    [N, H, W, Ci] (into `out`, a contiguous fp32 CPU tensor, if given), or
+    None where the native kernel does not apply (then the caller uses torch):
+    see `_applies`, or a host that keeps mkldnn's kernel."""
+    if not (_applies(grad_output, input, weight_shape, stride, padding, dilation)
+            and conv_weight_grad_enabled()):
         return None
     fn = _conv_weight_grad_fn()
     if fn is None:
@@ -105,7 +134,12 @@ def conv_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor, weight
     x, dy = input.contiguous(), grad_output.contiguous()
     n, h, w, ci = x.shape
     _, ho, wo, co = dy.shape
-    out = torch.empty(weight_shape, dtype=torch.float32)
+    if out is None:
+        out = torch.empty(weight_shape, dtype=torch.float32, device="cpu")
+    elif not (out.shape == tuple(weight_shape) and out.is_contiguous() and out.device.type == "cpu"
+              and out.dtype == torch.float32):
+        raise ValueError(f"out must be a contiguous fp32 CPU tensor of shape {list(weight_shape)}, "
+                         f"got {out.dtype} {list(out.shape)} on {out.device}")
     status = fn(x.data_ptr(), dy.data_ptr(), out.data_ptr(), n, h, w, ci, ho, wo, co,
                 weight_shape[2], weight_shape[3], stride[0], stride[1], padding[0], padding[1],
                 dilation[0], dilation[1], torch.get_num_threads())

@@ -248,17 +248,21 @@ int graphopt_conv_weight_grad_nhwc(const float *x, const float *dy, float *dw, i
       failed = true;
     }
 #pragma omp barrier
-    // dw[o][i][y][x] = sum over threads of partial[t][y][x][i][o].
+    // The threads' buffers summed into the first in memory order (they can
+    // be large: one dW per thread), then dw[o][i][y][x] = partial[y][x][i][o].
+    float *const sum = partial.data;
+#pragma omp for schedule(static)
+    for (int64_t e = 0; e < taps; ++e) {
+      float s = sum[e];
+      for (int u = 1; u < nt; ++u) s += partial.data[u * taps + e];
+      sum[e] = s;
+    }
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < co; ++o)
       for (int64_t i = 0; i < ci; ++i)
         for (int64_t y = 0; y < kh; ++y)
-          for (int64_t z = 0; z < kw; ++z) {
-            const int64_t src = ((y * kw + z) * ci + i) * co + o;
-            float s = 0.0f;
-            for (int u = 0; u < nt; ++u) s += partial.data[u * taps + src];
-            dw[((o * ci + i) * kh + y) * kw + z] = s;
-          }
+          for (int64_t z = 0; z < kw; ++z)
+            dw[((o * ci + i) * kh + y) * kw + z] = sum[((y * kw + z) * ci + i) * co + o];
   }
   return failed ? -2 : 0;
 }
