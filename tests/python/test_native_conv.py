@@ -46,8 +46,11 @@ SHAPES = [
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:5])) + f"-k{s[5]}s{s[6]}p{s[7]}d{s[8]}")
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_weight_gradient_matches_torch(forced, shape, threads):
+@pytest.mark.parametrize("threads, partial_bytes", [(1, None), (2, None), (3, None), (2, 1), (3, 1)],
+                         ids=["1", "2", "3", "2-split-channels", "3-split-channels"])
+def test_weight_gradient_matches_torch(forced, shape, threads, partial_bytes):
+    """partial_bytes 1: no room for a private dW per thread, so the threads
+    split the output channels (one row group when there are enough tiles)."""
     n, ci, co, h, wd, k, stride, padding, dilation = shape
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, ci, h, wd, generator=g)
@@ -57,7 +60,8 @@ def test_weight_gradient_matches_torch(forced, shape, threads):
     torch.set_num_threads(threads)
     try:
         got = native.conv_weight_grad_nhwc(dy.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1),
-                                           list(w.shape), stride, padding, dilation)
+                                           list(w.shape), stride, padding, dilation,
+                                           max_partial_bytes=partial_bytes or native.MAX_PARTIAL_BYTES)
     finally:
         torch.set_num_threads(before)
     ref = _reference(x, dy, w, list(stride), list(padding), list(dilation))

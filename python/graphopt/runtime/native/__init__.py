@@ -94,7 +94,7 @@ def _conv_weight_grad_fn():
         return None
     fn = lib.graphopt_conv_weight_grad_nhwc
     fn.restype = ctypes.c_int
-    fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 15 + [ctypes.c_int]
+    fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 15 + [ctypes.c_int, ctypes.c_int64]
     return fn
 
 
@@ -117,9 +117,15 @@ def _applies(grad_output, input, weight_shape, stride, padding, dilation) -> boo
     return True
 
 
+# Each thread group sums its rows into a private weight gradient; past this
+# much memory for them (many threads, large layers), threads split the
+# output channels instead.
+MAX_PARTIAL_BYTES = 64 << 20
+
+
 def conv_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor, weight_shape,
-                          stride, padding, dilation, out: torch.Tensor | None = None
-                          ) -> torch.Tensor | None:
+                          stride, padding, dilation, out: torch.Tensor | None = None,
+                          max_partial_bytes: int = MAX_PARTIAL_BYTES) -> torch.Tensor | None:
     """The OIHW weight gradient of conv2d(input, weight, stride, padding,
     dilation, groups=1) from NHWC `grad_output` [N, Ho, Wo, Co] and `input`
     [N, H, W, Ci] (into `out`, a contiguous fp32 CPU tensor, if given), or
@@ -142,7 +148,7 @@ def conv_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor, weight
                          f"got {out.dtype} {list(out.shape)} on {out.device}")
     status = fn(x.data_ptr(), dy.data_ptr(), out.data_ptr(), n, h, w, ci, ho, wo, co,
                 weight_shape[2], weight_shape[3], stride[0], stride[1], padding[0], padding[1],
-                dilation[0], dilation[1], torch.get_num_threads())
+                dilation[0], dilation[1], torch.get_num_threads(), max_partial_bytes)
     if status != 0:
         shapes = f"input {list(x.shape)}, grad_output {list(dy.shape)}, weight {list(weight_shape)}"
         if status == -2:

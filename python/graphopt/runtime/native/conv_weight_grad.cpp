@@ -169,12 +169,13 @@ TileFn tileFor(int64_t nc) {
   }
 }
 
-/// Every tile of dW over output rows [r0, r1) (a row is one (n, oh)),
-/// chunk by chunk; a chunk stays inside one image. False when out of memory.
+/// The tiles of dW with output channels [co_begin, co_end) over output rows
+/// [r0, r1) (a row is one (n, oh)), chunk by chunk; a chunk stays inside one
+/// image. False when out of memory.
 __attribute__((optimize("no-tree-loop-distribute-patterns")))  // see pack
 bool accumulate(const Conv &c, const float *x, const float *dy, float *acc, int64_t r0,
-                int64_t r1) {
-  if (r0 >= r1) return true;
+                int64_t r1, int64_t co_begin, int64_t co_end) {
+  if (r0 >= r1 || co_begin >= co_end) return true;
   // About 256 output positions per chunk: one tile's packed X (chunk + 2
   // rows of 6 channels) and dY (16 channels) take 26 KB at W = 64, within a
   // 32 KB L1 across the KH*KW offsets; a shorter chunk packs more X rows
@@ -187,8 +188,8 @@ bool accumulate(const Conv &c, const float *x, const float *dy, float *acc, int6
     const int64_t n = start / c.ho, oh0 = start % c.ho;
     const int64_t oh1 = min(c.ho, oh0 + min(rows, r1 - start));
     if (!pack(c, x, n, oh0, oh1, p)) return false;
-    for (int64_t co0 = 0; co0 < c.co; co0 += 16) {
-      const bool wide = c.co - co0 >= 16;
+    for (int64_t co0 = co_begin; co0 < co_end; co0 += 16) {
+      const bool wide = co_end - co0 >= 16;
       // The chunk's dY columns co0.. made contiguous: 16 channels of every
       // position a Co-float stride apart would all map to a few L1 sets.
       const int64_t width = wide ? 16 : 8, positions = (oh1 - oh0) * c.wo;
@@ -210,7 +211,8 @@ bool accumulate(const Conv &c, const float *x, const float *dy, float *acc, int6
 }
 #else
 constexpr bool kNative = false;
-bool accumulate(const Conv &, const float *, const float *, float *, int64_t, int64_t) {
+bool accumulate(const Conv &, const float *, const float *, float *, int64_t, int64_t, int64_t,
+                int64_t) {
   return false;
 }
 #endif
@@ -225,36 +227,50 @@ int graphopt_conv_weight_grad_native() { return kNative ? 1 : 0; }
 
 /// dw[co][ci][kh][kw] (OIHW, written whole) from x [n][hi][wi][ci] and
 /// dy [n][ho][wo][co], both contiguous; co must be a multiple of 8.
+/// Threads split the output rows, each into a private dW, as long as those
+/// take at most max_partial_bytes; past that, threads split dW's output
+/// channels too (a many-core host with large layers).
 /// Returns 0; -1 when the shape is outside what the kernel handles, -2 when
 /// out of memory.
 int graphopt_conv_weight_grad_nhwc(const float *x, const float *dy, float *dw, int64_t n,
                                    int64_t hi, int64_t wi, int64_t ci, int64_t ho, int64_t wo,
                                    int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                                    int64_t ph, int64_t pw, int64_t dh, int64_t dwl,
-                                   int threads) {
+                                   int threads, int64_t max_partial_bytes) {
   if (!kNative || co % 8 != 0 || threads < 1) return -1;
   const Conv c{n, hi, wi, ci, ho, wo, co, kh, kw, sh, sw, ph, pw, dh, dwl};
   const int64_t taps = kh * kw * ci * co, rows = wo > 0 ? n * ho : 0;
   if (taps == 0) return 0;
   threads = static_cast<int>(max<int64_t>(1, min<int64_t>(threads, rows)));
-  Buffer partial(static_cast<size_t>(threads) * taps);  // zeroed: no rows sum to 0
+  // Row groups, one private dW each; the threads of a row group split the
+  // output channels' 16-wide tiles.
+  const int64_t co_tiles = (co + 15) / 16;
+  const int64_t budget = max<int64_t>(1, max_partial_bytes / (taps * int64_t(sizeof(float))));
+  const int64_t groups =
+      max<int64_t>(min<int64_t>(threads, budget), (threads + co_tiles - 1) / co_tiles);
+  Buffer partial(static_cast<size_t>(groups) * taps);  // zeroed: no rows sum to 0
   if (!partial.data) return -2;
   bool failed = false;
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    if (!accumulate(c, x, dy, partial.data + t * taps, rows * t / nt, rows * (t + 1) / nt)) {
+    const int64_t g_count = min<int64_t>(groups, nt), c_count = min<int64_t>(co_tiles, nt / g_count);
+    const int64_t g = t % g_count, k = t / g_count;
+    const int64_t co_begin = min(co, 16 * (co_tiles * k / c_count));
+    const int64_t co_end = min(co, 16 * (co_tiles * (k + 1) / c_count));
+    if (k < c_count && !accumulate(c, x, dy, partial.data + g * taps, rows * g / g_count,
+                                   rows * (g + 1) / g_count, co_begin, co_end)) {
 #pragma omp atomic write
       failed = true;
     }
 #pragma omp barrier
-    // The threads' buffers summed into the first in memory order (they can
-    // be large: one dW per thread), then dw[o][i][y][x] = partial[y][x][i][o].
+    // The row groups' buffers summed into the first in memory order, then
+    // dw[o][i][y][x] = partial[y][x][i][o].
     float *const sum = partial.data;
 #pragma omp for schedule(static)
     for (int64_t e = 0; e < taps; ++e) {
       float s = sum[e];
-      for (int u = 1; u < nt; ++u) s += partial.data[u * taps + e];
+      for (int64_t u = 1; u < g_count; ++u) s += partial.data[u * taps + e];
       sum[e] = s;
     }
 #pragma omp for schedule(static)
