@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-import graphopt.runtime.ops  # noqa: F401  (registers torch.ops.graphopt)
+import graphopt.runtime.ops  # registers torch.ops.graphopt
 from graphopt.runtime import native
 
 NHWC_BACKWARD = torch.ops.graphopt.convolution_backward_channels_last.default
@@ -166,3 +166,18 @@ def test_empty_output_gives_a_zero_gradient(forced, n, h, w):
     out = torch.full((16, 8, 1, 1), float("nan"))
     got = native.conv_weight_grad_nhwc(dy, x, [16, 8, 1, 1], [1, 1], [0, 0], [1, 1], out=out)
     assert got is out and torch.equal(out, torch.zeros(16, 8, 1, 1))
+
+
+def test_the_build_starts_with_a_training_forward_that_convolves_channels_last(monkeypatch):
+    calls = []
+    monkeypatch.setattr(native, "prepare_conv_weight_grad", lambda: calls.append(True))
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    ops = graphopt.runtime.ops
+    ops.prepare("graphopt::convolution_channels_last.default", cpu)  # inference: no backward
+    ops.prepare("graphopt::convolution_pointwise_channels_last.default", gpu, True)  # cuDNN's
+    ops.prepare("aten::mm.default", cpu, True)
+    assert calls == []
+    ops.prepare("graphopt::convolution_pointwise_channels_last.default", cpu, True)
+    ops.prepare("graphopt::convolution_channels_last.default", cpu, True)
+    ops.prepare("graphopt::convolution_backward_channels_last.default", cpu)
+    assert calls == [True] * 3

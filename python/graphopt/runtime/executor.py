@@ -86,6 +86,7 @@ class CompiledGraph:
         self.name = name
         # A training forward's outputs are mostly activations saved for the
         # backward graph, all freed by it at once (_Recycler.SAVED_MIN_BYTES).
+        self.saves_activations = saves_activations
         self.recycle_bytes = _Recycler.SAVED_MIN_BYTES if saves_activations else _Recycler.MIN_BYTES
         self.plan = plan
         self.values = plan["values"]
@@ -218,7 +219,7 @@ class CompiledGraph:
                                                                    device=self.device))
         if kind == "extern":
             op = _resolve_op(step["callee"])
-            _graphopt_ops.prepare(step["callee"], self.device)
+            _graphopt_ops.prepare(step["callee"], self.device, self.saves_activations)
             payload = json.loads(step["args"])
 
             def run(env):
