@@ -1,9 +1,10 @@
 """graphopt's hand-written CPU kernels for ops it otherwise leaves to torch.
 
 Each is a C++ file here, compiled for the host (-march=native) on first use
-through the same cached build as the generated kernels. A graph that will
-call one starts the build in the background when its plan is loaded
-(`prepare`), so the compile overlaps the rest of the first call.
+through the same cached build as the generated kernels. A plan that will
+need one (runtime/ops.py's `prepare`: a training forward with channels-last
+convolutions, or a plan calling the op) starts the build in the background
+when it is loaded, so the compile overlaps the rest of the first call.
 
 conv_weight_grad.cpp: the weight gradient of a 2-D convolution on NHWC data
 (AVX2 + FMA). Used on hosts whose best vector ISA torch reports as AVX2,
