@@ -26,6 +26,20 @@ class InvalidOptionError(ValueError):
     """An unknown graphopt option or a bad value."""
 
 
+CONV_WEIGHT_GRAD_CHOICES = ("auto", "native", "torch")
+
+
+def conv_weight_grad() -> str:
+    """Who computes a channels-last convolution's weight gradient on the CPU
+    (GRAPHOPT_CONV_WEIGHT_GRAD): "auto", "native" (graphopt's AVX2 kernel) or
+    "torch" (mkldnn). Read at each call, so it can change between steps."""
+    choice = os.environ.get("GRAPHOPT_CONV_WEIGHT_GRAD", "auto").strip().lower() or "auto"
+    if choice not in CONV_WEIGHT_GRAD_CHOICES:
+        raise InvalidOptionError(f"GRAPHOPT_CONV_WEIGHT_GRAD must be auto, native or torch, "
+                                 f"got {choice!r}")
+    return choice
+
+
 def _option_error(message: str) -> Exception:
     """A ValueError that torch.compile lets through unwrapped (Dynamo re-raises
     ShortenTraceback as is instead of turning it into BackendCompilerFailed)."""

@@ -120,7 +120,7 @@ def calibrate_host_cpu() -> dict:
     # FLOPs) is measured apart, as graphopt runs it: NCHW through aten, NHWC
     # through graphopt's op, whose weight gradient is graphopt's own kernel
     # on an AVX2 CPU (mkldnn's NHWC one is slower than its NCHW one there).
-    from .runtime import ops  # registers torch.ops.graphopt
+    from .runtime import ops  # noqa: F401  (registers torch.ops.graphopt)
     x, w = torch.rand(8, 64, 32, 32), torch.rand(64, 64, 3, 3)
     conv_flops = 2 * x.numel() * 64 * 9
     conv = {}
@@ -134,7 +134,6 @@ def calibrate_host_cpu() -> dict:
                 x, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, False])
         else:
             xh = x.permute(0, 2, 3, 1).contiguous()
-            ops.prepare("graphopt::convolution_backward_channels_last.default", xh.device)
             backward = lambda: nhwc_backward(  # noqa: E731
                 xh, xh, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, False])
         rate = 2 * conv_flops / _best_seconds(backward, 3)

@@ -87,7 +87,6 @@ class CompiledGraph:
         # A training forward's outputs are mostly activations saved for the
         # backward graph, all freed by it at once (_Recycler.SAVED_MIN_BYTES).
         self.saves_activations = saves_activations
-        self.recycle_bytes = _Recycler.SAVED_MIN_BYTES if saves_activations else _Recycler.MIN_BYTES
         self.plan = plan
         self.values = plan["values"]
         self.lifted = list(lifted_constants)
@@ -148,7 +147,8 @@ class CompiledGraph:
             return (lambda env: env[of] if env[of].is_contiguous()
                     else torch.empty(shape, dtype=dtype, device=self.device)), True
         nbytes = dtype.itemsize * int(torch.Size(shape).numel())
-        if self.device.type == "cpu" and nbytes >= self.recycle_bytes:
+        recycle_bytes = _Recycler.SAVED_MIN_BYTES if self.saves_activations else _Recycler.MIN_BYTES
+        if self.device.type == "cpu" and nbytes >= recycle_bytes:
             recycler = _Recycler(shape, dtype, self.device)
             return (lambda env: recycler()), True
         return (lambda env: torch.empty(shape, dtype=dtype, device=self.device)), False

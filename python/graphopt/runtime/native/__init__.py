@@ -24,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from ... import config
+
 _HERE = Path(__file__).parent
 _lock = threading.Lock()
 _builds: dict[str, Future] = {}
@@ -68,9 +70,7 @@ def prepare_conv_weight_grad() -> None:
 
 
 def conv_weight_grad_enabled() -> bool:
-    choice = os.environ.get("GRAPHOPT_CONV_WEIGHT_GRAD", "auto").strip().lower() or "auto"
-    if choice not in ("auto", "native", "torch"):
-        raise ValueError(f"GRAPHOPT_CONV_WEIGHT_GRAD must be auto, native or torch, got {choice!r}")
+    choice = config.conv_weight_grad()
     if choice == "auto":
         return _host_is_avx2()
     return choice == "native"
