@@ -1,6 +1,9 @@
 """graphopt's own NHWC convolution weight gradient (runtime/native) against
 torch's, in float64, on the shapes that reach each of its code paths; and the
 channels-last backward op that uses it."""
+import ctypes
+import platform
+
 import pytest
 import torch
 import torch.nn as nn
@@ -135,19 +138,13 @@ def test_compiled_training_step_takes_the_native_weight_gradient(forced, monkeyp
         torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-5)
 
 
-def test_a_failed_build_warns_and_leaves_the_gradient_to_torch(monkeypatch):
-    def fail(name):
-        raise RuntimeError("g++ failed on graphopt's cpp kernels: no space left on device")
-
-    def forget():
-        native._builds.clear()
-        native._conv_weight_grad_fn.cache_clear()
+def test_a_missing_library_warns_and_leaves_the_gradient_to_torch(monkeypatch, tmp_path):
     monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", "native")
-    monkeypatch.setattr(native, "_load", fail)
-    forget()
+    monkeypatch.setattr(native, "library_path", lambda: tmp_path / native.LIBRARY)
+    native._conv_weight_grad_fn.cache_clear()
     try:
         x, dy = torch.randn(2, 5, 5, 8), torch.randn(2, 5, 5, 16)
-        with pytest.warns(UserWarning, match="no space left on device"):
+        with pytest.warns(UserWarning, match="cannot load its native kernels.*libgraphopt_native.so"):
             assert native.conv_weight_grad_nhwc(dy, x, [16, 8, 3, 3], [1, 1], [1, 1], [1, 1]) is None
         w = torch.randn(16, 8, 3, 3)
         got = NHWC_BACKWARD(dy, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
@@ -157,7 +154,15 @@ def test_a_failed_build_warns_and_leaves_the_gradient_to_torch(monkeypatch):
                                                   [False, True, False])[1]
         torch.testing.assert_close(got, ref)
     finally:
-        forget()
+        native._conv_weight_grad_fn.cache_clear()
+
+
+def test_the_package_installs_the_native_library():
+    """Built with _C (csrc/native), not at run time: no compile in a step."""
+    path = native.library_path()
+    assert path is not None and path.is_file(), path
+    lib = ctypes.CDLL(str(path))
+    assert lib.graphopt_conv_weight_grad_native() == (1 if platform.machine() in ("x86_64", "AMD64") else 0)
 
 
 @pytest.mark.parametrize("n, h, w", [(2, 0, 5), (2, 5, 0), (0, 5, 5)])
@@ -166,18 +171,3 @@ def test_empty_output_gives_a_zero_gradient(forced, n, h, w):
     out = torch.full((16, 8, 1, 1), float("nan"))
     got = native.conv_weight_grad_nhwc(dy, x, [16, 8, 1, 1], [1, 1], [0, 0], [1, 1], out=out)
     assert got is out and torch.equal(out, torch.zeros(16, 8, 1, 1))
-
-
-def test_the_build_starts_with_a_training_forward_that_convolves_channels_last(monkeypatch):
-    calls = []
-    monkeypatch.setattr(native, "prepare_conv_weight_grad", lambda: calls.append(True))
-    cpu, gpu = torch.device("cpu"), torch.device("cuda")
-    ops = graphopt.runtime.ops
-    ops.prepare("graphopt::convolution_channels_last.default", cpu)  # inference: no backward
-    ops.prepare("graphopt::convolution_pointwise_channels_last.default", gpu, True)  # cuDNN's
-    ops.prepare("aten::mm.default", cpu, True)
-    assert calls == []
-    ops.prepare("graphopt::convolution_pointwise_channels_last.default", cpu, True)
-    ops.prepare("graphopt::convolution_channels_last.default", cpu, True)
-    ops.prepare("graphopt::convolution_backward_channels_last.default", cpu)
-    assert calls == [True] * 3

@@ -219,7 +219,6 @@ class CompiledGraph:
                                                                    device=self.device))
         if kind == "extern":
             op = _resolve_op(step["callee"])
-            _graphopt_ops.prepare(step["callee"], self.device, self.saves_activations)
             payload = json.loads(step["args"])
 
             def run(env):

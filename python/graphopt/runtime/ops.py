@@ -82,25 +82,6 @@ def _convolution_backward_channels_last(grad_output, input, weight, bias_sizes, 
     return results
 
 
-# Ops whose graph's backward (or which themselves) will run the channels-last
-# convolution backward: a training forward with one of the first two.
-_CHANNELS_LAST_FORWARD = ("graphopt::convolution_channels_last.default",
-                          "graphopt::convolution_pointwise_channels_last.default")
-_CHANNELS_LAST_BACKWARD = "graphopt::convolution_backward_channels_last.default"
-
-
-def prepare(callee: str, device: torch.device, saves_activations: bool = False) -> None:
-    """Called when a plan with extern `callee` on `device` is loaded: starts
-    building any native kernel the op, or the backward of a training forward
-    that saves activations, will use, in the background. Started from the
-    forward, the build overlaps the forward's first run and the backward's
-    compile."""
-    if device.type != "cpu":
-        return
-    if callee == _CHANNELS_LAST_BACKWARD or (saves_activations and callee in _CHANNELS_LAST_FORWARD):
-        native.prepare_conv_weight_grad()
-
-
 _lib.impl("convolution_backward_channels_last", _convolution_backward_channels_last,
           "CompositeExplicitAutograd")
 

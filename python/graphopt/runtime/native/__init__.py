@@ -1,72 +1,35 @@
 """graphopt's hand-written CPU kernels for ops it otherwise leaves to torch.
 
-Each is a C++ file here, compiled for the host (-march=native) on first use
-through the same cached build as the generated kernels. A plan that will
-need one (runtime/ops.py's `prepare`: a training forward with channels-last
-convolutions, or a plan calling the op) starts the build in the background
-when it is loaded, so the compile overlaps the rest of the first call.
+They are C++ in csrc/native, built with the package into
+libgraphopt_native.so (next to graphopt._C) and loaded here with ctypes.
 
 conv_weight_grad.cpp: the weight gradient of a 2-D convolution on NHWC data
 (AVX2 + FMA). Used on hosts whose best vector ISA torch reports as AVX2,
 where it runs at about twice mkldnn's NHWC weight gradient (see
 docs/benchmarks.md); elsewhere mkldnn's own kernels stay.
-GRAPHOPT_CONV_WEIGHT_GRAD=native|torch overrides the choice.
+GRAPHOPT_CONV_WEIGHT_GRAD=native|torch overrides the choice (native on a CPU
+without AVX2 still leaves the gradient to torch).
 """
 from __future__ import annotations
 
 import ctypes
 import functools
-import os
-import threading
+import importlib.util
 import warnings
-from concurrent.futures import Future
 from pathlib import Path
 
 import torch
 
 from ... import config
 
-_HERE = Path(__file__).parent
-_lock = threading.Lock()
-_builds: dict[str, Future] = {}
+LIBRARY = "libgraphopt_native.so"
 
 
-def _forget_builds() -> None:
-    """In a forked child: a build another thread was running does not exist
-    there, and its lock may be held; start over."""
-    global _lock
-    _lock = threading.Lock()
-    _builds.clear()
-
-
-os.register_at_fork(after_in_child=_forget_builds)
-
-
-def _load(name: str) -> ctypes.CDLL:
-    from ..cpp_compiler import load_kernel_library
-    return load_kernel_library((_HERE / f"{name}.cpp").read_text())
-
-
-def _build(name: str) -> Future:
-    """The (possibly running) build of `name`.cpp, started at most once."""
-    with _lock:
-        future = _builds.get(name)
-        if future is None:
-            future = _builds[name] = Future()
-
-            def work():
-                try:
-                    future.set_result(_load(name))
-                except BaseException as e:  # reported to whoever waits on it
-                    future.set_exception(e)
-            threading.Thread(target=work, name=f"graphopt-build-{name}", daemon=True).start()
-        return future
-
-
-def prepare_conv_weight_grad() -> None:
-    """Starts building the weight-gradient kernel if this host will use it."""
-    if conv_weight_grad_enabled():
-        _build("conv_weight_grad")
+def library_path() -> Path | None:
+    """Where the package installed the native kernels (beside graphopt._C,
+    found without loading it)."""
+    spec = importlib.util.find_spec("graphopt._C")
+    return Path(spec.origin).with_name(LIBRARY) if spec and spec.origin else None
 
 
 def conv_weight_grad_enabled() -> bool:
@@ -83,13 +46,17 @@ def _host_is_avx2() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _conv_weight_grad_fn():
-    """The C entry point, or None where the library has no native kernel
-    (a host without AVX2 and FMA)."""
+    """The C entry point, or None (with a warning where it should have been
+    there): a CPU without AVX2 and FMA, a build without the kernel, or a
+    missing library."""
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        return None
+    path = library_path()
     try:
-        lib = _build("conv_weight_grad").result()
-    except Exception as e:  # no compiler, a full disk: torch's kernel still works
-        warnings.warn(f"graphopt: could not build its convolution weight-gradient kernel; "
-                      f"using torch's ({e})", stacklevel=2)
+        lib = ctypes.CDLL(str(path))
+    except (OSError, TypeError) as e:  # an incomplete install: torch's kernel still works
+        warnings.warn(f"graphopt: cannot load its native kernels ({path}: {e}); the convolution "
+                      f"weight gradient uses torch's", stacklevel=2)
         return None
     if not lib.graphopt_conv_weight_grad_native():
         return None
