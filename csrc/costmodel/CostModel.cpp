@@ -89,7 +89,7 @@ bool isContraction(Operation *op) {
 /// FLOPs of one op, per its result elements. Transcendentals count as the
 /// multiply-adds of graphopt's polynomial approximations, so a kernel of
 /// erf is not predicted as cheap as a kernel of adds.
-double opFlops(Operation *op) {
+double opFlops(Operation *op, const Target *target = nullptr) {
   if (auto e = dyn_cast<ExternOp>(op))
     return externFlops(e);
   if (isView(op) || isa<ConstantOp>(op))
@@ -109,24 +109,39 @@ double opFlops(Operation *op) {
   double n = 0;
   for (Value r : op->getResults())
     n += numElements(r);
-  return flopsPerElement(op) * n;
+  return flopsPerElement(op, target) * n;
 }
 
 std::string shortName(Operation *op) { return op->getName().stripDialect().str(); }
 
+/// Whether `op`, a float add or subtract in a kernel body, absorbs a
+/// multiply: an operand of its shape is a multiply nothing else reads. The
+/// C++ and CUDA compilers contract such a pair into one fused multiply-add
+/// (GCC's and nvcc's default), the unit exp's 8 are counted in, so the pair
+/// counts once.
+bool absorbsMultiply(Operation *op) {
+  if (!isa<AddOp, SubOp>(op) ||
+      !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
+    return false;
+  return llvm::any_of(op->getOperands(), [&](Value v) {
+    auto mul = v.getDefiningOp<MulOp>();
+    return mul && mul->hasOneUse() && shapeOf(v) == shapeOf(op->getResult(0));
+  });
+}
+
 /// FLOPs a kernel executes. The emitters compute a pointwise kernel's row
 /// reductions (softmax, layer norm) one after another before the row's
 /// outputs, and each phase re-evaluates the pointwise ops it needs, reusing
-/// the row values of earlier phases and, on a CPU (`stashRows`), the
+/// the row values of earlier phases and, on a CPU target, the
 /// full-size values they stashed (rowStash); elsewhere softmax evaluates
 /// exp twice. So the ops a phase needs count once per phase that computes
-/// them.
-double kernelFlops(KernelOp kernel, bool stashRows) {
+/// them. A multiply and the add it feeds count as one multiply-add.
+double kernelFlops(KernelOp kernel, const Target &target) {
   Block &body = kernel.getBody().front();
   auto yield = cast<YieldOp>(body.getTerminator());
   SmallVector<int64_t> domain = kernelDomain(body);
   llvm::DenseSet<Value> stash;
-  if (stashRows)
+  if (target.kind == "cpu")
     stash = rowStash(body, domain);
   auto rowValue = [&](Value v) { return isRowShape(shapeOf(v), domain); };
   SmallVector<Value> roots;
@@ -146,7 +161,7 @@ double kernelFlops(KernelOp kernel, bool stashRows) {
       Operation *op = stack.pop_back_val().getDefiningOp();
       if (!op || !seen.insert(op).second || earlier.contains(op->getResult(0)))
         continue;
-      flops += opFlops(op);
+      flops += absorbsMultiply(op) ? 0 : opFlops(op, &target);
       if (stash.contains(op->getResult(0)))
         stashedHere.push_back(op->getResult(0));
       llvm::append_range(stack, op->getOperands());
@@ -223,7 +238,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.name = kernelSymbol(func.getSymName(), kernelIndex++);
     for (Operation &inner : k.getBody().front().without_terminator())
       s.ops.push_back(shortName(&inner));
-    s.flops = kernelFlops(k, t.kind == "cpu");
+    s.flops = kernelFlops(k, t);
   } else if (auto e = dyn_cast<ExternOp>(op)) {
     s.name = e.getCallee().str();
     s.ops.push_back(s.name);
@@ -241,7 +256,7 @@ StepCost stepOf(Operation *op, unsigned index, const Target &t,
     s.ops.push_back("constant");
   } else {
     s.ops.push_back(shortName(op));
-    s.flops = opFlops(op);
+    s.flops = opFlops(op, &t);
   }
   // Kernels and matmuls write graph outputs into buffers the runtime reuses
   // once the caller lets go of them (executor._Recycler); torch allocates
@@ -290,38 +305,48 @@ std::optional<std::string> eagerTag(Location loc) {
 
 } // namespace
 
-double graphopt::flopsPerElement(Operation *op) {
+double graphopt::flopsPerElement(Operation *op, const Target *target) {
   if (isView(op) || isa<ConstantOp>(op))
     return 0;
   // Relative to exp's 8 multiply-adds, as the emitted C++ runs them (a loop
   // of each over a cache-resident array: on an AVX2 CPU erf 1.75x exp, tanh
   // 1.3x, log 2x, sigmoid 1.2x; on an AVX-512 one rsqrt 1.6x; pow is a
   // scalar libm call, 23x). vector_flops is calibrated in the same unit (8
-  // per exp), so FLOPs / vector_flops is the time.
-  constexpr double kSqrt = 6, kDiv = 6, kRsqrt = 12, kPow = 180;
+  // per exp), so FLOPs / vector_flops is the time. A target may price these
+  // ops itself (vector_op_flops: host-cpu measures them).
+  auto price = [&](llvm::StringRef name, double byDefault) {
+    if (target) {
+      auto it = target->vectorOpFlops.find(name.str());
+      if (it != target->vectorOpFlops.end())
+        return it->second;
+    }
+    return byDefault;
+  };
+  double sqrt = price("sqrt", 6), div = price("div", 6),
+         rsqrt = price("rsqrt", 12);
   return llvm::TypeSwitch<Operation *, double>(op)
-      .Case<ExpOp>([](auto) { return 8.0; })
-      .Case<SigmoidOp>([](auto) { return 10.0; })
-      .Case<TanhOp>([](auto) { return 11.0; })
-      .Case<ErfOp>([](auto) { return 14.0; })
-      .Case<LogOp>([](auto) { return 16.0; })
+      .Case<ExpOp>([&](auto) { return price("exp", 8); })
+      .Case<SigmoidOp>([&](auto) { return price("sigmoid", 10); })
+      .Case<TanhOp>([&](auto) { return price("tanh", 11); })
+      .Case<ErfOp>([&](auto) { return price("erf", 14); })
+      .Case<LogOp>([&](auto) { return price("log", 16); })
       .Case<PowOp>([&](PowOp p) {
         // The exponents the emitters compute as torch does, priced as the
         // ops they become; any other is a pow call.
         std::optional<double> e = specialPowExponent(p);
         if (!e)
-          return kPow;
+          return price("pow", 180);
         if (*e == 0.5)
-          return kSqrt;
+          return sqrt;
         if (*e == -0.5)
-          return kRsqrt;
+          return rsqrt;
         if (*e < 0) // -1: a division; -2: a multiply and a division
-          return kDiv - *e - 1;
+          return div - *e - 1;
         return *e - 1; // 1: nothing; 2: a multiply; 3: two
       })
-      .Case<RsqrtOp>([&](auto) { return kRsqrt; })
-      .Case<SqrtOp>([&](auto) { return kSqrt; })
-      .Case<DivOp>([&](auto) { return kDiv; })
+      .Case<RsqrtOp>([&](auto) { return rsqrt; })
+      .Case<SqrtOp>([&](auto) { return sqrt; })
+      .Case<DivOp>([&](auto) { return div; })
       .Default([](Operation *) { return 1.0; });
 }
 
@@ -363,7 +388,7 @@ PlanCost graphopt::costOfEager(func::FuncOp func, const Target &target) {
     bool contraction = false;
     for (Operation *op : ops) {
       s.ops.push_back(shortName(op));
-      s.flops += opFlops(op);
+      s.flops += opFlops(op, &target);
       contraction |= isContraction(op);
       for (Value v : op->getOperands()) {
         Operation *def = v.getDefiningOp();

@@ -52,9 +52,10 @@ struct PlanCost {
 
 /// FLOPs per result element of an elementwise op, as graphopt's kernels
 /// compute it (transcendentals are polynomials of several multiply-adds);
-/// 0 for views and constants. Also what the CPU emitter weighs recomputing
-/// a value against storing it (the row stash).
-double flopsPerElement(mlir::Operation *op);
+/// 0 for views and constants; `target`'s own prices where it gives them
+/// (vector_op_flops). Also, without a target, what the CPU emitter weighs
+/// recomputing a value against storing it (the row stash).
+double flopsPerElement(mlir::Operation *op, const Target *target = nullptr);
 
 /// The row stash of a CPU kernel body over `domain`: the full-size values
 /// its emitter stores in row-long local arrays, so that the passes over a

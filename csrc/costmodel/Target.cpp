@@ -1,6 +1,7 @@
 //===- Target.cpp - parsing and finding hardware targets ------------------===//
 #include "csrc/costmodel/Target.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -89,6 +90,21 @@ Expected<Target> graphopt::parseTarget(StringRef json) {
                           "for layout nchw or nhwc (forward) or nchw_backward "
                           "or nhwc_backward");
       t.convolutionEfficiency[layout.str()] = *v;
+    }
+  }
+
+  if (const llvm::json::Object *ops = o->getObject("vector_op_flops")) {
+    for (const auto &[op, value] : *ops) {
+      std::optional<double> v = value.getAsNumber();
+      if (!llvm::is_contained(kPricedVectorOps, op.str()) || !v || !(*v > 0)) {
+        std::string names;
+        for (const char *n : kPricedVectorOps)
+          names += (names.empty() ? "" : ", ") + std::string(n);
+        return fieldError(t.name, "vector_op_flops." + op.str(),
+                          "must be a positive number of FLOPs per element for "
+                          "one of " + names);
+      }
+      t.vectorOpFlops[op.str()] = *v;
     }
   }
 

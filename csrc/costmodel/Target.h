@@ -19,6 +19,10 @@
 
 namespace graphopt {
 
+/// The elementwise ops a target may price itself (vector_op_flops).
+inline constexpr const char *kPricedVectorOps[] = {
+    "exp", "sigmoid", "tanh", "erf", "log", "sqrt", "rsqrt", "div", "pow"};
+
 struct Target {
   std::string name, description, kind; // kind: "gpu" or "cpu"
   std::map<std::string, double> matmulFlops; // by dtype: "f32", "bf16", ...
@@ -40,6 +44,11 @@ struct Target {
   /// convolutions about twice as fast as NCHW ones; on an AVX2 CPU its NHWC
   /// weight gradient is slower than its NCHW one.
   std::map<std::string, double> convolutionEfficiency;
+  /// FLOPs per element of the costly elementwise ops (kPricedVectorOps),
+  /// in vectorFlops' unit, where the target gives them: host-cpu measures
+  /// graphopt's own loop of each op against its exp loop. Others keep the
+  /// cost model's defaults (flopsPerElement).
+  std::map<std::string, double> vectorOpFlops;
 
   /// Matmul peak for an element type name (f32, bf16, ...); f32's if absent.
   double matmulPeak(llvm::StringRef dtype) const;

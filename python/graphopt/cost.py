@@ -18,8 +18,10 @@ from . import compiler_process, config
 
 HOST_CPU = "host-cpu"
 # What host-cpu's measurements are; a cached file with another number is
-# measured again. 2: the NHWC convolution backward is graphopt's own op.
-CALIBRATION = 2
+# measured again. 2: the NHWC convolution backward is graphopt's own op;
+# 3: the small figures are timed in interleaved rounds, and the costly
+# elementwise ops are priced (vector_op_flops).
+CALIBRATION = 3
 
 
 class TargetError(ValueError):
@@ -35,6 +37,25 @@ def _host_cpu_path() -> Path:
     return config.cache_dir() / "targets" / f"{HOST_CPU}.json"
 
 
+def _interleaved_best_seconds(probes: dict, rounds: int) -> dict:
+    """Per probe (name -> (callable, inner calls)), the fastest of `rounds`
+    timings, the rounds running every probe once in turn. Each figure's
+    samples are then spread over the whole measurement, not bunched in a few
+    milliseconds that a slow spell of a shared machine can cover: on the AMD
+    VM, timed one after the other, the exp probe read 14.4 GFLOP/s in one
+    calibration and 21.9 in another."""
+    for fn, _ in probes.values():
+        fn()  # warm-up
+    best = {name: float("inf") for name in probes}
+    for _ in range(rounds):
+        for name, (fn, inner) in probes.items():
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - start) / inner)
+    return best
+
+
 def _best_seconds(fn, repeat: int, inner: int = 1) -> float:
     """The fastest of `repeat` timings of `inner` calls: a roofline wants what
     the machine can do, not what a busy moment let it do."""
@@ -48,38 +69,46 @@ def _best_seconds(fn, repeat: int, inner: int = 1) -> float:
     return best
 
 
-# Vector math as graphopt's kernels run it: an exp loop emitted the way the
-# CPU emitter writes kernels, compiled with the same flags.
-_VECTOR_PROBE = r"""
-#include <cstdint>
-#include "graphopt_kernel_math.h"
-extern "C" void graphopt_probe_exp(const float *__restrict in, float *__restrict out, int64_t n) {
+# Vector math as graphopt's kernels run it: a loop of each costly elementwise
+# op over an array, written the way the CPU emitter writes kernels (its
+# expressions, KernelBody.cpp) and compiled with the same flags. exp's sets
+# vector_flops (8 FLOPs per exp, the cost model's unit); the others' times
+# relative to it are their FLOPs per element (vector_op_flops).
+PRICED_OPS = {
+    "exp": "graphopt_math::exp(x)",
+    "sigmoid": "graphopt_math::sigmoid(x)",
+    "tanh": "graphopt_math::tanh(x)",
+    "erf": "graphopt_math::erf(x)",
+    "log": "graphopt_math::log(x)",
+    "sqrt": "graphopt_math::sqrt(x)",
+    "rsqrt": "(float)1 / graphopt_math::sqrt(x)",
+    "div": "x / (x + (float)3)",
+    "pow": "(float)graphopt_math::pow(x, (float)1.7)",
+}
+_VECTOR_PROBE = "#include <cstdint>\n#include \"graphopt_kernel_math.h\"\n" + "".join(
+    f"""extern "C" void graphopt_probe_{name}(const float *__restrict in, float *__restrict out, int64_t n) {{
 #pragma omp parallel for schedule(static)
   for (int64_t o = 0; o < n / 1024; ++o)
-    for (int64_t i = 0; i < 1024; ++i)
-      out[o * 1024 + i] = graphopt_math::exp(in[o * 1024 + i]);
-}
-"""
+    for (int64_t i = 0; i < 1024; ++i) {{
+      const float x = in[o * 1024 + i];
+      out[o * 1024 + i] = {expr};
+    }}
+}}
+""" for name, expr in PRICED_OPS.items())
 
 
-def _vector_probe():
+def _vector_probes() -> dict:
+    """name -> fn(in, out, n) for each of PRICED_OPS."""
     import ctypes
 
     from .runtime import load_kernel_library
-    probe = load_kernel_library(_VECTOR_PROBE).graphopt_probe_exp
-    probe.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
-    return probe
-
-
-def _kernel_call_seconds() -> float:
-    """The least time a graphopt kernel can take here: a ctypes call into a
-    kernel library whose OpenMP loop has two chunks of work, one per thread
-    of two (the fork and join), on 8 KiB. A kernel whose roofline time is
-    below it is bound by the call, not by memory bandwidth."""
-    import torch
-    probe = _vector_probe()
-    x, y = torch.zeros(2048), torch.empty(2048)
-    return _best_seconds(lambda: probe(x.data_ptr(), y.data_ptr(), x.numel()), 7, inner=200)
+    lib = load_kernel_library(_VECTOR_PROBE)
+    probes = {}
+    for name in PRICED_OPS:
+        fn = getattr(lib, f"graphopt_probe_{name}")
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+        probes[name] = fn
+    return probes
 
 
 def copy_bandwidth(seconds=None) -> float:
@@ -94,9 +123,11 @@ def copy_bandwidth(seconds=None) -> float:
 
 
 def calibrate_host_cpu() -> dict:
-    """Measures this machine in about a second: copy bandwidth, GEMM FLOP/s
+    """Measures this machine in about a second (the small figures in
+    interleaved rounds, _interleaved_best_seconds): copy bandwidth, GEMM FLOP/s
     (f32, bf16), the vector-math FLOP/s of graphopt's own kernels (exp over a
-    cache-resident array, priced in the cost model's FLOPs per exp), the
+    cache-resident array, priced in the cost model's FLOPs per exp) and the
+    FLOPs per element of the other costly ops in that unit, the
     per-op launch overhead of eager PyTorch, the least time of a graphopt
     kernel call, the first-touch rate of freshly allocated large buffers,
     and the throughput of a convolution and of its backward in each
@@ -105,15 +136,36 @@ def calibrate_host_cpu() -> dict:
 
     n = 16 << 20  # 64 MiB of f32: far beyond the caches
     dst = torch.empty(n)
-    matmul = {}
-    for name, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
-        # A CPU without bf16 instructions (AVX2) multiplies bf16 at about
-        # 1 GFLOP/s: 256^3 shows it in milliseconds, where 1024^3 took 15 s.
-        for size in (256, 1024):
-            a, b = torch.rand(size, size, dtype=dtype), torch.rand(size, size, dtype=dtype)
-            matmul[name] = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
-            if matmul[name] < 20e9:
-                break
+    probes = _vector_probes()
+    small = torch.rand(256 << 10) * 4 + 0.25  # 1 MiB: stays in L2; log's and sqrt's domain
+    out = torch.empty_like(small)
+    one = torch.ones(1)
+    src, tiny, tiny_out = torch.rand(n), torch.zeros(2048), torch.empty(2048)
+    a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
+    exp = probes["exp"]
+    best = _interleaved_best_seconds({
+        # pow is a scalar libm call, ~20x exp: fewer calls per timing.
+        **{name: (functools.partial(fn, small.data_ptr(), out.data_ptr(), small.numel()),
+                  2 if name == "pow" else 20) for name, fn in probes.items()},
+        "launch": (lambda: torch.add(one, one), 200),
+        # The least time of a graphopt kernel: a ctypes call whose OpenMP
+        # loop has one chunk per thread of two (the fork and join), on 8 KiB.
+        "kernel_call": (lambda: exp(tiny.data_ptr(), tiny_out.data_ptr(), tiny.numel()), 200),
+        "copy": (lambda: dst.copy_(src), 1),
+        "matmul": (lambda: torch.mm(a, b), 1),
+        # A 64 MiB tensor is above glibc's largest mmap threshold (32 MiB):
+        # each allocation maps fresh pages that the first write faults in.
+        "fresh": (lambda: torch.empty(n).fill_(1.0), 1),
+        "fill": (lambda: dst.fill_(1.0), 1),
+    }, rounds=7)
+    matmul = {"f32": 2 * 1024**3 / best["matmul"]}
+    # A CPU without bf16 instructions (AVX2) multiplies bf16 at about
+    # 1 GFLOP/s: 256^3 shows it in milliseconds, where 1024^3 took 15 s.
+    for size in (256, 1024):
+        a16, b16 = torch.rand(size, size, dtype=torch.bfloat16), torch.rand(size, size, dtype=torch.bfloat16)
+        matmul["bf16"] = 2 * size**3 / _best_seconds(lambda: torch.mm(a16, b16), 5)
+        if matmul["bf16"] < 20e9:
+            break
     # A 3x3, 64 -> 64 channel convolution in each layout, against the f32
     # matmul: mkldnn's NCHW convolutions here reach about half of what its
     # NHWC ones do. Its backward (input and weight gradients, twice the
@@ -138,16 +190,6 @@ def calibrate_host_cpu() -> dict:
                 xh, xh, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, False])
         rate = 2 * conv_flops / _best_seconds(backward, 3)
         conv[f"{layout}_backward"] = rate / matmul["f32"]
-    probe = _vector_probe()
-    small = torch.rand(256 << 10) * 10 - 5  # 1 MiB: stays in L2
-    out = torch.empty_like(small)
-    exp_s = _best_seconds(lambda: probe(small.data_ptr(), out.data_ptr(), small.numel()), 7, inner=20)
-    one = torch.ones(1)
-    launch_s = _best_seconds(lambda: torch.add(one, one), 7, inner=200)
-    # A 64 MiB tensor is above glibc's largest mmap threshold (32 MiB): each
-    # allocation maps fresh pages that the first write faults in.
-    fresh_s = _best_seconds(lambda: torch.empty(n).fill_(1.0), 5)
-    fill_s = _best_seconds(lambda: dst.fill_(1.0), 5)
     return {
         "name": HOST_CPU,
         "description": f"this machine: {platform.processor() or platform.machine()}, "
@@ -155,11 +197,12 @@ def calibrate_host_cpu() -> dict:
         "kind": "cpu",
         "matmul_flops": matmul,
         "convolution_efficiency": conv,
-        "vector_flops": 8 * small.numel() / exp_s,
-        "memory_bandwidth": copy_bandwidth(),
-        "launch_overhead_s": launch_s,
-        "kernel_call_s": _kernel_call_seconds(),
-        "fresh_alloc_bandwidth": n * 4 / max(fresh_s - fill_s, 1e-9),
+        "vector_flops": 8 * small.numel() / best["exp"],
+        "vector_op_flops": {name: round(8 * best[name] / best["exp"], 2) for name in PRICED_OPS},
+        "memory_bandwidth": 2 * src.numel() * src.element_size() / best["copy"],
+        "launch_overhead_s": best["launch"],
+        "kernel_call_s": best["kernel_call"],
+        "fresh_alloc_bandwidth": n * 4 / max(best["fresh"] - best["fill"], 1e-9),
         "fresh_alloc_threshold": 32 << 20,
         "threads": torch.get_num_threads(),
         "calibration": CALIBRATION,

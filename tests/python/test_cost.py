@@ -83,6 +83,12 @@ def test_bad_targets_are_errors_that_name_the_choices(tmp_path):
     with pytest.raises(_C.CompileError, match="field 'vector_flops' must be positive"):
         _C.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
                    targets=[bad.read_text()])
+    bad.write_text(json.dumps({"name": "bad", "matmul_flops": {"f32": 1e12}, "vector_flops": 1e11,
+                               "memory_bandwidth": 1e11, "vector_op_flops": {"cosh": 3}}))
+    with pytest.raises(_C.CompileError, match=r"field 'vector_op_flops.cosh' must be a positive number "
+                                              r"of FLOPs per element for one of exp, sigmoid, .*pow"):
+        _C.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
+                   targets=[bad.read_text()])
     with pytest.raises(ValueError, match="targets"):
         torch.compile(nn.Linear(2, 2), backend="graphopt", options={"targets": "h100-sxm"})(torch.randn(1, 2))
 
@@ -100,6 +106,12 @@ def test_host_cpu_is_measured_once_and_cached():
     conv = target["convolution_efficiency"]
     assert set(conv) == {"nchw", "nhwc", "nchw_backward", "nhwc_backward"}, conv
     assert all(0.05 < v < 5 for v in conv.values()), conv
+    # The costly elementwise ops in exp's unit (8), each measured: every one
+    # priced, log (a polynomial and more) above exp, pow (a scalar libm call,
+    # not vectorized) far above it.
+    ops = target["vector_op_flops"]
+    assert set(ops) == set(cost.PRICED_OPS) and ops["exp"] == 8, ops
+    assert all(v > 0 for v in ops.values()) and ops["log"] > 8 and ops["pow"] > 4 * 8, ops
     assert cost.host_cpu_target() == target  # from the cache file
     assert any(t["name"] == "host-cpu" for t in cost.list_targets())
 
