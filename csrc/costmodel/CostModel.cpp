@@ -114,18 +114,20 @@ double opFlops(Operation *op, const Target *target = nullptr) {
 
 std::string shortName(Operation *op) { return op->getName().stripDialect().str(); }
 
-/// Whether `op`, a float add or subtract in a kernel body, absorbs a
-/// multiply: an operand of its shape is a multiply nothing else reads. The
-/// C++ and CUDA compilers contract such a pair into one fused multiply-add
-/// (GCC's and nvcc's default), the unit exp's 8 are counted in, so the pair
-/// counts once.
+/// Whether `op`, a float add, subtract or sum in a kernel body, absorbs a
+/// multiply: an operand of its shape (for a sum, its input) is a multiply
+/// nothing else reads. The C++ and CUDA compilers contract such a pair into
+/// one fused multiply-add (GCC's and nvcc's default; a sum's accumulation
+/// too), the unit exp's 8 are counted in, so the pair counts once.
 bool absorbsMultiply(Operation *op) {
-  if (!isa<AddOp, SubOp>(op) ||
+  if (!isa<AddOp, SubOp, ReduceSumOp>(op) ||
       !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
     return false;
+  ArrayRef<int64_t> shape = isa<ReduceSumOp>(op) ? shapeOf(op->getOperand(0))
+                                                 : shapeOf(op->getResult(0));
   return llvm::any_of(op->getOperands(), [&](Value v) {
     auto mul = v.getDefiningOp<MulOp>();
-    return mul && mul->hasOneUse() && shapeOf(v) == shapeOf(op->getResult(0));
+    return mul && mul->hasOneUse() && shapeOf(v) == shape;
   });
 }
 
@@ -144,19 +146,22 @@ double kernelFlops(KernelOp kernel, const Target &target) {
   if (target.kind == "cpu")
     stash = rowStash(body, domain);
   auto rowValue = [&](Value v) { return isRowShape(shapeOf(v), domain); };
-  SmallVector<Value> roots;
+  // One phase per row value, then one for the full-size outputs, which the
+  // emitters store from one loop (what two outputs share counts once).
+  SmallVector<SmallVector<Value>> phases;
   for (Operation &op : body.without_terminator())
     if (op.getNumResults() == 1 && rowValue(op.getResult(0)))
-      roots.push_back(op.getResult(0));
+      phases.push_back({op.getResult(0)});
+  phases.emplace_back();
   for (Value v : yield.getValues())
     if (!rowValue(v))
-      roots.push_back(v);
+      phases.back().push_back(v);
   // Computed by an earlier phase: its row values, and what it stashed.
   llvm::DenseSet<Value> earlier;
   double flops = 0;
-  for (Value root : roots) {
+  for (ArrayRef<Value> roots : phases) {
     llvm::DenseSet<Operation *> seen;
-    SmallVector<Value> stack{root}, stashedHere;
+    SmallVector<Value> stack(roots.begin(), roots.end()), stashedHere;
     while (!stack.empty()) {
       Operation *op = stack.pop_back_val().getDefiningOp();
       if (!op || !seen.insert(op).second || earlier.contains(op->getResult(0)))
@@ -166,7 +171,7 @@ double kernelFlops(KernelOp kernel, const Target &target) {
         stashedHere.push_back(op->getResult(0));
       llvm::append_range(stack, op->getOperands());
     }
-    earlier.insert(root);
+    earlier.insert(roots.begin(), roots.end());
     earlier.insert(stashedHere.begin(), stashedHere.end());
   }
   return flops;
@@ -314,16 +319,17 @@ double graphopt::flopsPerElement(Operation *op, const Target *target) {
   // scalar libm call, 23x). vector_flops is calibrated in the same unit (8
   // per exp), so FLOPs / vector_flops is the time. A target may price these
   // ops itself (vector_op_flops: host-cpu measures them).
-  auto price = [&](llvm::StringRef name, double byDefault) {
+  auto price = [&](const char *name, double byDefault) {
     if (target) {
-      auto it = target->vectorOpFlops.find(name.str());
+      auto it = target->vectorOpFlops.find(name);
       if (it != target->vectorOpFlops.end())
         return it->second;
     }
     return byDefault;
   };
-  double sqrt = price("sqrt", 6), div = price("div", 6),
-         rsqrt = price("rsqrt", 12);
+  auto sqrt = [&] { return price("sqrt", 6); };
+  auto div = [&] { return price("div", 6); };
+  auto rsqrt = [&] { return price("rsqrt", 12); };
   return llvm::TypeSwitch<Operation *, double>(op)
       .Case<ExpOp>([&](auto) { return price("exp", 8); })
       .Case<SigmoidOp>([&](auto) { return price("sigmoid", 10); })
@@ -337,16 +343,16 @@ double graphopt::flopsPerElement(Operation *op, const Target *target) {
         if (!e)
           return price("pow", 180);
         if (*e == 0.5)
-          return sqrt;
+          return sqrt();
         if (*e == -0.5)
-          return rsqrt;
+          return rsqrt();
         if (*e < 0) // -1: a division; -2: a multiply and a division
-          return div - *e - 1;
+          return div() - *e - 1;
         return *e - 1; // 1: nothing; 2: a multiply; 3: two
       })
-      .Case<RsqrtOp>([&](auto) { return rsqrt; })
-      .Case<SqrtOp>([&](auto) { return sqrt; })
-      .Case<DivOp>([&](auto) { return div; })
+      .Case<RsqrtOp>([&](auto) { return rsqrt(); })
+      .Case<SqrtOp>([&](auto) { return sqrt(); })
+      .Case<DivOp>([&](auto) { return div(); })
       .Default([](Operation *) { return 1.0; });
 }
 

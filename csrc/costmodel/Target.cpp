@@ -93,6 +93,9 @@ Expected<Target> graphopt::parseTarget(StringRef json) {
     }
   }
 
+  if (o->get("vector_op_flops") && !o->getObject("vector_op_flops"))
+    return fieldError(t.name, "vector_op_flops",
+                      "must map op names (exp, div, ...) to FLOPs per element");
   if (const llvm::json::Object *ops = o->getObject("vector_op_flops")) {
     for (const auto &[op, value] : *ops) {
       std::optional<double> v = value.getAsNumber();

@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -47,8 +48,9 @@ struct Target {
   /// FLOPs per element of the costly elementwise ops (kPricedVectorOps),
   /// in vectorFlops' unit, where the target gives them: host-cpu measures
   /// graphopt's own loop of each op against its exp loop. Others keep the
-  /// cost model's defaults (flopsPerElement).
-  std::map<std::string, double> vectorOpFlops;
+  /// cost model's defaults (flopsPerElement). A price for exp itself
+  /// changes what one exp costs against vectorFlops (8 by default).
+  std::map<std::string, double, std::less<>> vectorOpFlops;
 
   /// Matmul peak for an element type name (f32, bf16, ...); f32's if absent.
   double matmulPeak(llvm::StringRef dtype) const;

@@ -221,9 +221,14 @@ bool accumulate(const Conv &, const float *, const float *, float *, int64_t, in
 
 extern "C" {
 
-/// 1 when this library was built with the AVX2 kernel (the caller uses
-/// torch otherwise).
-int graphopt_conv_weight_grad_native() { return kNative ? 1 : 0; }
+/// 1 when this library was built with the AVX2 kernel and this CPU runs it
+/// (the caller uses torch otherwise).
+int graphopt_conv_weight_grad_native() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+#endif
+  return kNative ? 1 : 0;
+}
 
 /// dw[co][ci][kh][kw] (OIHW, written whole) from x [n][hi][wi][ci] and
 /// dy [n][ho][wo][co], both contiguous; co must be a multiple of 8.
@@ -237,7 +242,7 @@ int graphopt_conv_weight_grad_nhwc(const float *x, const float *dy, float *dw, i
                                    int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                                    int64_t ph, int64_t pw, int64_t dh, int64_t dwl,
                                    int threads, int64_t max_partial_bytes) {
-  if (!kNative || co % 8 != 0 || threads < 1) return -1;
+  if (!graphopt_conv_weight_grad_native() || co % 8 != 0 || threads < 1) return -1;
   const Conv c{n, hi, wi, ci, ho, wo, co, kh, kw, sh, sw, ph, pw, dh, dwl};
   const int64_t taps = kh * kw * ci * co, rows = wo > 0 ? n * ho : 0;
   if (taps == 0) return 0;

@@ -39,16 +39,21 @@ def _host_cpu_path() -> Path:
 
 def _interleaved_best_seconds(probes: dict, rounds: int) -> dict:
     """Per probe (name -> (callable, inner calls)), the fastest of `rounds`
-    timings, the rounds running every probe once in turn. Each figure's
-    samples are then spread over the whole measurement, not bunched in a few
-    milliseconds that a slow spell of a shared machine can cover: on the AMD
-    VM, timed one after the other, the exp probe read 14.4 GFLOP/s in one
-    calibration and 21.9 in another."""
+    timings of `inner` calls, the rounds running every probe once in turn: a
+    roofline wants what the machine can do, not what a busy moment let it
+    do. Each figure's samples are spread over the whole measurement, not
+    bunched in a few milliseconds that a slow spell of a shared machine can
+    cover: on the AMD VM, timed one after the other, the exp probe read 14.4
+    GFLOP/s in one calibration and 21.9 in another. A batch (inner > 1, a
+    probe of cache-resident data) gets an untimed call first, after whatever
+    the probe before it swept through the caches."""
     for fn, _ in probes.values():
         fn()  # warm-up
     best = {name: float("inf") for name in probes}
     for _ in range(rounds):
         for name, (fn, inner) in probes.items():
+            if inner > 1:
+                fn()
             start = time.perf_counter()
             for _ in range(inner):
                 fn()
@@ -57,16 +62,8 @@ def _interleaved_best_seconds(probes: dict, rounds: int) -> dict:
 
 
 def _best_seconds(fn, repeat: int, inner: int = 1) -> float:
-    """The fastest of `repeat` timings of `inner` calls: a roofline wants what
-    the machine can do, not what a busy moment let it do."""
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        best = min(best, (time.perf_counter() - start) / inner)
-    return best
+    """The fastest of `repeat` timings of `inner` calls of one probe."""
+    return _interleaved_best_seconds({"probe": (fn, inner)}, repeat)["probe"]
 
 
 # Vector math as graphopt's kernels run it: a loop of each costly elementwise
@@ -82,7 +79,7 @@ PRICED_OPS = {
     "log": "graphopt_math::log(x)",
     "sqrt": "graphopt_math::sqrt(x)",
     "rsqrt": "(float)1 / graphopt_math::sqrt(x)",
-    "div": "x / (x + (float)3)",
+    "div": "(float)1.5 / x",
     "pow": "(float)graphopt_math::pow(x, (float)1.7)",
 }
 _VECTOR_PROBE = "#include <cstdint>\n#include \"graphopt_kernel_math.h\"\n" + "".join(
@@ -198,7 +195,9 @@ def calibrate_host_cpu() -> dict:
         "matmul_flops": matmul,
         "convolution_efficiency": conv,
         "vector_flops": 8 * small.numel() / best["exp"],
-        "vector_op_flops": {name: round(8 * best[name] / best["exp"], 2) for name in PRICED_OPS},
+        # (A target's prices must be positive.)
+        "vector_op_flops": {name: max(0.01, round(8 * best[name] / best["exp"], 2))
+                            for name in PRICED_OPS},
         "memory_bandwidth": 2 * src.numel() * src.element_size() / best["copy"],
         "launch_overhead_s": best["launch"],
         "kernel_call_s": best["kernel_call"],

@@ -89,8 +89,25 @@ def test_bad_targets_are_errors_that_name_the_choices(tmp_path):
                                               r"of FLOPs per element for one of exp, sigmoid, .*pow"):
         _C.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
                    targets=[bad.read_text()])
+    bad.write_text(json.dumps({"name": "bad", "matmul_flops": {"f32": 1e12}, "vector_flops": 1e11,
+                               "memory_bandwidth": 1e11, "vector_op_flops": 3}))
+    with pytest.raises(_C.CompileError, match="field 'vector_op_flops' must map op names"):
+        _C.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
+                   targets=[bad.read_text()])
     with pytest.raises(ValueError, match="targets"):
         torch.compile(nn.Linear(2, 2), backend="graphopt", options={"targets": "h100-sxm"})(torch.randn(1, 2))
+
+
+def test_every_op_host_cpu_prices_is_one_the_cost_model_takes():
+    """cost.PRICED_OPS (Python, measured) against kPricedVectorOps (C++,
+    accepted): a name only the Python side knew would make every host-cpu
+    target invalid."""
+    from graphopt import _C
+    chip = {"name": "all-priced", "kind": "cpu", "matmul_flops": {"f32": 1e11}, "vector_flops": 1e10,
+            "memory_bandwidth": 1e10, "vector_op_flops": {op: 3.0 for op in cost.PRICED_OPS}}
+    artifact = _C.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
+                          targets=[json.dumps(chip)])
+    assert json.loads(artifact.cost_json)[0]["target"]["name"] == "all-priced"
 
 
 def test_host_cpu_is_measured_once_and_cached():

@@ -140,6 +140,7 @@ def test_compiled_training_step_takes_the_native_weight_gradient(forced, monkeyp
 
 def test_a_missing_library_warns_and_leaves_the_gradient_to_torch(monkeypatch, tmp_path):
     monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", "native")
+    monkeypatch.setattr(native, "_cpu_capability", lambda: "AVX2")  # any host reaches the load
     monkeypatch.setattr(native, "library_path", lambda: tmp_path / native.LIBRARY)
     native._conv_weight_grad_fn.cache_clear()
     try:
@@ -157,12 +158,31 @@ def test_a_missing_library_warns_and_leaves_the_gradient_to_torch(monkeypatch, t
         native._conv_weight_grad_fn.cache_clear()
 
 
+@pytest.mark.parametrize("capability", ["DEFAULT", "SVE256"])
+def test_a_cpu_without_avx2_never_loads_the_kernel(monkeypatch, capability):
+    """Forced on a CPU without AVX2 (an AVX2 instruction there would be
+    SIGILL): a warning, torch's gradient, and the library left unopened."""
+    def no_load(*args):
+        raise AssertionError("the library was opened")
+    monkeypatch.setenv("GRAPHOPT_CONV_WEIGHT_GRAD", "native")
+    monkeypatch.setattr(native, "_cpu_capability", lambda: capability)
+    monkeypatch.setattr(native.ctypes, "CDLL", no_load)
+    native._conv_weight_grad_fn.cache_clear()
+    try:
+        x, dy = torch.randn(2, 5, 5, 8), torch.randn(2, 5, 5, 16)
+        with pytest.warns(UserWarning, match=f"needs AVX2 and FMA.*{capability}"):
+            assert native.conv_weight_grad_nhwc(dy, x, [16, 8, 3, 3], [1, 1], [1, 1], [1, 1]) is None
+    finally:
+        native._conv_weight_grad_fn.cache_clear()
+
+
 def test_the_package_installs_the_native_library():
     """Built with _C (csrc/native), not at run time: no compile in a step."""
     path = native.library_path()
     assert path is not None and path.is_file(), path
     lib = ctypes.CDLL(str(path))
-    assert lib.graphopt_conv_weight_grad_native() == (1 if platform.machine() in ("x86_64", "AMD64") else 0)
+    avx2 = platform.machine() in ("x86_64", "AMD64") and native._cpu_capability() in ("AVX2", "AVX512")
+    assert lib.graphopt_conv_weight_grad_native() == (1 if avx2 else 0)
 
 
 @pytest.mark.parametrize("n, h, w", [(2, 0, 5), (2, 5, 0), (0, 5, 5)])

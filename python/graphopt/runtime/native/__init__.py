@@ -35,30 +35,38 @@ def library_path() -> Path | None:
 def conv_weight_grad_enabled() -> bool:
     choice = config.conv_weight_grad()
     if choice == "auto":
-        return _host_is_avx2()
+        return _cpu_capability() == "AVX2"
     return choice == "native"
 
 
 @functools.lru_cache(maxsize=None)
-def _host_is_avx2() -> bool:
-    return torch.backends.cpu.get_cpu_capability() == "AVX2"
+def _cpu_capability() -> str:
+    return torch.backends.cpu.get_cpu_capability()
 
 
 @functools.lru_cache(maxsize=None)
 def _conv_weight_grad_fn():
-    """The C entry point, or None (with a warning where it should have been
-    there): a CPU without AVX2 and FMA, a build without the kernel, or a
-    missing library."""
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+    """The C entry point, or None (with a warning where the kernel was asked
+    for): a CPU without AVX2 and FMA, a library built without the kernel
+    (not x86-64), or a missing library."""
+    if _cpu_capability() not in ("AVX2", "AVX512"):
+        if config.conv_weight_grad() == "native":
+            warnings.warn(f"graphopt: GRAPHOPT_CONV_WEIGHT_GRAD=native needs AVX2 and FMA; this CPU's "
+                          f"best vector ISA is {_cpu_capability()}: the convolution weight gradient "
+                          f"uses torch's", stacklevel=2)
         return None
     path = library_path()
     try:
+        if path is None:
+            raise OSError("graphopt._C is not installed")
         lib = ctypes.CDLL(str(path))
-    except (OSError, TypeError) as e:  # an incomplete install: torch's kernel still works
+    except OSError as e:  # an incomplete install: torch's kernel still works
         warnings.warn(f"graphopt: cannot load its native kernels ({path}: {e}); the convolution "
                       f"weight gradient uses torch's", stacklevel=2)
         return None
     if not lib.graphopt_conv_weight_grad_native():
+        warnings.warn(f"graphopt: {path} has no convolution weight-gradient kernel for this CPU; "
+                      f"the gradient uses torch's", stacklevel=2)
         return None
     fn = lib.graphopt_conv_weight_grad_nhwc
     fn.restype = ctypes.c_int
