@@ -66,57 +66,64 @@ def _best_seconds(fn, repeat: int, inner: int = 1) -> float:
     return _interleaved_best_seconds({"probe": (fn, inner)}, repeat)["probe"]
 
 
-# Vector math as graphopt's kernels run it: a loop of each costly elementwise
-# op over an array, written the way the CPU emitter writes kernels (its
-# expressions, KernelBody.cpp) and compiled with the same flags. exp's sets
-# vector_flops (8 FLOPs per exp, the cost model's unit); the others' times
-# relative to it are their FLOPs per element (vector_op_flops).
+# Vector math as graphopt's kernels run it: per costly elementwise op, a
+# one-op graphopt function over 1 MiB of f32 (cache-resident), compiled by
+# graphopt's own pipeline and emitter with the kernels' flags, so the probe
+# is the loop a kernel runs. exp's sets vector_flops (8 FLOPs per exp, the
+# cost model's unit); the others' times relative to it are their FLOPs per
+# element (vector_op_flops). The names are the cost model's
+# (kPricedVectorOps, csrc/costmodel/Target.h); %x is the probe's input.
+_PROBE_TYPE = "tensor<256x1024xf32>"
 PRICED_OPS = {
-    "exp": "graphopt_math::exp(x)",
-    "sigmoid": "graphopt_math::sigmoid(x)",
-    "tanh": "graphopt_math::tanh(x)",
-    "erf": "graphopt_math::erf(x)",
-    "log": "graphopt_math::log(x)",
-    "sqrt": "graphopt_math::sqrt(x)",
-    "rsqrt": "(float)1 / graphopt_math::sqrt(x)",
-    "div": "(float)1.5 / x",
-    "pow": "(float)graphopt_math::pow(x, (float)1.7)",
+    **{name: f"%r = graphopt.{name} %x : {_PROBE_TYPE}"
+       for name in ("exp", "sigmoid", "tanh", "erf", "log", "sqrt", "rsqrt")},
+    "div": f"%c = graphopt.constant dense<1.5> : tensor<f32>\n"
+           f"  %r = graphopt.div %c, %x : (tensor<f32>, {_PROBE_TYPE}) -> {_PROBE_TYPE}",
+    # An exponent the emitters do not turn into multiplies or roots.
+    "pow": f"%c = graphopt.constant dense<1.7> : tensor<f32>\n"
+           f"  %r = graphopt.pow %x, %c : ({_PROBE_TYPE}, tensor<f32>) -> {_PROBE_TYPE}",
 }
-_VECTOR_PROBE = "#include <cstdint>\n#include \"graphopt_kernel_math.h\"\n" + "".join(
-    f"""extern "C" void graphopt_probe_{name}(const float *__restrict in, float *__restrict out, int64_t n) {{
-#pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < n / 1024; ++o)
-    for (int64_t i = 0; i < 1024; ++i) {{
-      const float x = in[o * 1024 + i];
-      out[o * 1024 + i] = {expr};
-    }}
-}}
-""" for name, expr in PRICED_OPS.items())
+
+
+def _probe_function(name: str, body: str, type_: str = _PROBE_TYPE) -> str:
+    return f"func.func @probe_{name}(%x: {type_}) -> {type_} {{\n  {body}\n  return %r : {type_}\n}}"
 
 
 def _vector_probes() -> dict:
-    """name -> fn(in, out, n) for each of PRICED_OPS."""
+    """name -> fn(in, out) for each of PRICED_OPS, over 256 x 1024 floats;
+    and "call": exp over 2 x 1024, one row per thread of two (the least a
+    kernel call does: the ctypes call, the OpenMP fork and join)."""
     import ctypes
 
     from .runtime import load_kernel_library
-    lib = load_kernel_library(_VECTOR_PROBE)
+    functions = {name: _probe_function(name, body) for name, body in PRICED_OPS.items()}
+    functions["call"] = _probe_function("call", "%r = graphopt.exp %x : tensor<2x1024xf32>",
+                                        "tensor<2x1024xf32>")
+    lib = load_kernel_library("\n".join(compiler_process.compile(f).cpu_source
+                                         for f in functions.values()))
     probes = {}
-    for name in PRICED_OPS:
-        fn = getattr(lib, f"graphopt_probe_{name}")
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    for name in functions:
+        fn = getattr(lib, f"graphopt_probe_{name}_k0")
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         probes[name] = fn
     return probes
 
 
-def copy_bandwidth(seconds=None) -> float:
-    """Copy bandwidth in bytes read + written per second: 64 MiB of f32 copied
-    into 64 MiB, far beyond the caches. `seconds(fn)` times a callable (by
-    default the best of 7 runs)."""
+def _copy_probe():
+    """A copy of 64 MiB of f32 into 64 MiB, far beyond the caches, and the
+    bytes it reads and writes."""
     import torch
     src = torch.rand(16 << 20)
     dst = torch.empty_like(src)
+    return (lambda: dst.copy_(src)), 2 * src.numel() * src.element_size()
+
+
+def copy_bandwidth(seconds=None) -> float:
+    """Copy bandwidth in bytes read + written per second (_copy_probe).
+    `seconds(fn)` times a callable (by default the best of 7 runs)."""
+    copy, nbytes = _copy_probe()
     seconds = seconds or (lambda fn: _best_seconds(fn, 7))
-    return 2 * src.numel() * src.element_size() / seconds(lambda: dst.copy_(src))
+    return nbytes / seconds(copy)
 
 
 def calibrate_host_cpu() -> dict:
@@ -134,21 +141,20 @@ def calibrate_host_cpu() -> dict:
     n = 16 << 20  # 64 MiB of f32: far beyond the caches
     dst = torch.empty(n)
     probes = _vector_probes()
-    small = torch.rand(256 << 10) * 4 + 0.25  # 1 MiB: stays in L2; log's and sqrt's domain
+    small = torch.rand(256, 1024) * 4 + 0.25  # 1 MiB: stays in L2; log's and sqrt's domain
     out = torch.empty_like(small)
     one = torch.ones(1)
-    src, tiny, tiny_out = torch.rand(n), torch.zeros(2048), torch.empty(2048)
+    tiny, tiny_out = torch.zeros(2, 1024), torch.empty(2, 1024)
+    copy, copy_bytes = _copy_probe()
     a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
-    exp = probes["exp"]
+    call = probes.pop("call")
     best = _interleaved_best_seconds({
         # pow is a scalar libm call, ~20x exp: fewer calls per timing.
-        **{name: (functools.partial(fn, small.data_ptr(), out.data_ptr(), small.numel()),
+        **{name: (functools.partial(fn, small.data_ptr(), out.data_ptr()),
                   2 if name == "pow" else 20) for name, fn in probes.items()},
         "launch": (lambda: torch.add(one, one), 200),
-        # The least time of a graphopt kernel: a ctypes call whose OpenMP
-        # loop has one chunk per thread of two (the fork and join), on 8 KiB.
-        "kernel_call": (lambda: exp(tiny.data_ptr(), tiny_out.data_ptr(), tiny.numel()), 200),
-        "copy": (lambda: dst.copy_(src), 1),
+        "kernel_call": (lambda: call(tiny.data_ptr(), tiny_out.data_ptr()), 200),
+        "copy": (copy, 1),
         "matmul": (lambda: torch.mm(a, b), 1),
         # A 64 MiB tensor is above glibc's largest mmap threshold (32 MiB):
         # each allocation maps fresh pages that the first write faults in.
@@ -198,7 +204,7 @@ def calibrate_host_cpu() -> dict:
         # (A target's prices must be positive.)
         "vector_op_flops": {name: max(0.01, round(8 * best[name] / best["exp"], 2))
                             for name in PRICED_OPS},
-        "memory_bandwidth": 2 * src.numel() * src.element_size() / best["copy"],
+        "memory_bandwidth": copy_bytes / best["copy"],
         "launch_overhead_s": best["launch"],
         "kernel_call_s": best["kernel_call"],
         "fresh_alloc_bandwidth": n * 4 / max(best["fresh"] - best["fill"], 1e-9),
